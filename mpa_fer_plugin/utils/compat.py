@@ -1,0 +1,222 @@
+"""Compatibility shims for the OpenMMLab stack, applied on ``import mpa_fer_plugin``.
+
+Every workaround the plugin needs for its dependencies lives in this one
+module, so that it can be removed in one place once upstream releases fix
+them. Because configs import the plugin through ``custom_imports``, the shims
+are active for the stock mmpretrain tools (``tools/train.py``,
+``tools/test.py``, ``dist_train.sh``) as well. What they change:
+
+1. **Trusted local checkpoint loading.** mmengine 0.10.7 calls
+   ``torch.load`` without ``weights_only``; torch >= 2.6 defaults it to
+   ``True`` and then refuses mmengine's own checkpoints (``--resume``,
+   ``load_from``, ``tools/test.py``; open-mmlab/mmengine#1655). The shim
+   re-registers mmengine's local-file scheme with ``weights_only=False``.
+   **It trusts local checkpoint files**: only load checkpoints you trust, as
+   a pickle can run code. Remote (``http://``) loading is unchanged.
+2. **CPU-safe distributed launch.** mmengine's ``pytorch`` and ``slurm``
+   launchers call ``torch.cuda.set_device``, which fails without CUDA. When
+   CUDA is unavailable the shim initialises the process group with ``gloo``
+   instead (an ``nccl`` request is mapped to ``gloo``).
+3. **DDP on CPU modules.** The Runner passes ``device_ids=[LOCAL_RANK]`` to
+   ``MMDistributedDataParallel``, which torch rejects for CPU modules. When a
+   wrapped module has no CUDA parameters the shim passes ``device_ids=None``.
+4. **``persistent_workers`` only with workers.** mmpretrain's ``train.py``
+   sets ``persistent_workers=True`` on every dataloader, which torch rejects
+   when ``num_workers=0``. The shim drops the flag in that case.
+5. **Version ranges are warned about, never asserted.**
+
+All patches are idempotent and can be inspected through :data:`APPLIED`.
+"""
+import copy
+import functools
+import os.path as osp
+import warnings
+from typing import Any, Dict, List, Optional
+
+import torch
+
+#: Names of the shims that have been applied in this process.
+APPLIED: List[str] = []
+
+#: Tested version ranges: ``package -> (minimum inclusive, maximum exclusive)``.
+TESTED_RANGES: Dict[str, tuple] = {
+    'mmengine': ('0.10.7', '1.0.0'),
+    'mmpretrain': ('1.2.0', '1.3.0'),
+    'mmcv': ('2.0.0', '2.4.0'),
+    'open_clip_torch': ('3.0.0', '4.0.0'),
+    'torch': ('2.6.0', '3.0.0'),
+}
+
+
+def load_local_checkpoint_trusted(filename: str,
+                                  map_location: Optional[Any] = None) -> Any:
+    """Load a local checkpoint with full unpickling (trusted files only).
+
+    This replaces mmengine's default local-file loader, which fails on its own
+    checkpoints under torch >= 2.6 (``weights_only`` default).
+
+    Args:
+        filename (str): Path to the checkpoint file (``~`` is expanded).
+        map_location (optional): Same as :func:`torch.load`.
+
+    Returns:
+        Any: The unpickled checkpoint.
+    """
+    path = osp.expanduser(filename)
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{path} can not be found.')
+    return torch.load(path, map_location=map_location, weights_only=False)
+
+
+def _patch_checkpoint_loader() -> None:
+    from mmengine.runner.checkpoint import CheckpointLoader
+    CheckpointLoader.register_scheme(
+        prefixes='', loader=load_local_checkpoint_trusted, force=True)
+    APPLIED.append('trusted_local_checkpoint')
+
+
+def _patch_dist_init() -> None:
+    import mmengine.dist.utils as dist_utils
+    import torch.distributed as torch_dist
+
+    if getattr(dist_utils._init_dist_pytorch, '_mpa_cpu_safe', False):
+        return
+    orig_pytorch = dist_utils._init_dist_pytorch
+    orig_slurm = dist_utils._init_dist_slurm
+
+    def _cpu_backend(backend: str) -> str:
+        return 'gloo' if backend in (None, 'nccl') else backend
+
+    @functools.wraps(orig_pytorch)
+    def init_dist_pytorch(backend, init_backend='torch', **kwargs):
+        if torch.cuda.is_available() or init_backend != 'torch':
+            return orig_pytorch(backend, init_backend=init_backend, **kwargs)
+        torch_dist.init_process_group(backend=_cpu_backend(backend), **kwargs)
+
+    @functools.wraps(orig_slurm)
+    def init_dist_slurm(backend, port=None, init_backend='torch', **kwargs):
+        if torch.cuda.is_available() or init_backend != 'torch':
+            return orig_slurm(
+                backend, port=port, init_backend=init_backend, **kwargs)
+        # Let mmengine derive the rendezvous environment from SLURM_*, but
+        # stop it from touching CUDA: temporarily make set_device a no-op.
+        orig_set_device = torch.cuda.set_device
+        torch.cuda.set_device = lambda *a, **k: None
+        try:
+            return orig_slurm(
+                _cpu_backend(backend), port=port, init_backend=init_backend,
+                **kwargs)
+        finally:
+            torch.cuda.set_device = orig_set_device
+
+    init_dist_pytorch._mpa_cpu_safe = True
+    init_dist_slurm._mpa_cpu_safe = True
+    dist_utils._init_dist_pytorch = init_dist_pytorch
+    dist_utils._init_dist_slurm = init_dist_slurm
+    APPLIED.append('cpu_safe_dist_init')
+
+
+def _patch_ddp_device_ids() -> None:
+    from mmengine.model.wrappers import MMDistributedDataParallel
+
+    init = MMDistributedDataParallel.__init__
+    if getattr(init, '_mpa_cpu_safe', False):
+        return
+
+    @functools.wraps(init)
+    def __init__(self, module, detect_anomalous_params=False, **kwargs):
+        if kwargs.get('device_ids') is not None and not any(
+                p.is_cuda for p in module.parameters()):
+            kwargs['device_ids'] = None
+            kwargs.pop('output_device', None)
+        init(self, module,
+             detect_anomalous_params=detect_anomalous_params, **kwargs)
+
+    __init__._mpa_cpu_safe = True
+    MMDistributedDataParallel.__init__ = __init__
+    APPLIED.append('ddp_cpu_device_ids')
+
+
+def fix_persistent_workers(dataloader_cfg: Any) -> Any:
+    """Drop ``persistent_workers=True`` from a dataloader config without workers.
+
+    Args:
+        dataloader_cfg (Any): A dataloader config dict (or a built
+            ``DataLoader``, returned unchanged).
+
+    Returns:
+        Any: A copy of the config without the invalid flag, or the input.
+    """
+    if isinstance(dataloader_cfg, dict) and dataloader_cfg.get(
+            'persistent_workers') and not dataloader_cfg.get(
+                'num_workers', 0):
+        dataloader_cfg = copy.copy(dataloader_cfg)
+        dataloader_cfg['persistent_workers'] = False
+    return dataloader_cfg
+
+
+def _patch_build_dataloader() -> None:
+    from mmengine.runner import FlexibleRunner, Runner
+
+    for runner_cls in (Runner, FlexibleRunner):
+        orig = runner_cls.__dict__['build_dataloader'].__func__
+        if getattr(orig, '_mpa_cpu_safe', False):
+            continue
+
+        def build_dataloader(dataloader, seed=None, diff_rank_seed=False,
+                             _orig=orig):
+            return _orig(
+                fix_persistent_workers(dataloader), seed=seed,
+                diff_rank_seed=diff_rank_seed)
+
+        functools.update_wrapper(build_dataloader, orig)
+        build_dataloader._mpa_cpu_safe = True
+        runner_cls.build_dataloader = staticmethod(build_dataloader)
+    APPLIED.append('persistent_workers_without_workers')
+
+
+def check_versions() -> List[str]:
+    """Warn (never assert) about packages outside the tested ranges.
+
+    Returns:
+        list[str]: The warning messages that were emitted.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    from mmengine.utils import digit_version
+
+    messages = []
+    for package, (low, high) in TESTED_RANGES.items():
+        candidates = ('mmcv', 'mmcv-lite') if package == 'mmcv' else (package,)
+        for dist in candidates:
+            try:
+                found = version(dist)
+            except PackageNotFoundError:
+                continue
+            if not digit_version(low) <= digit_version(found) < digit_version(
+                    high):
+                msg = (f'mpa_fer_plugin was tested with {package}>={low},'
+                       f'<{high}, but {dist}=={found} is installed; '
+                       'things may break.')
+                warnings.warn(msg, stacklevel=2)
+                messages.append(msg)
+            break
+    return messages
+
+
+def apply_all() -> List[str]:
+    """Apply every shim once (idempotent).
+
+    Returns:
+        list[str]: The names of the shims applied in this process.
+    """
+    if not APPLIED:
+        _patch_checkpoint_loader()
+        _patch_dist_init()
+        _patch_ddp_device_ids()
+        _patch_build_dataloader()
+        check_versions()
+    return APPLIED
+
+
+apply_all()
