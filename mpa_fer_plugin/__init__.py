@@ -1,8 +1,9 @@
 """MPA-FER as an OpenMMLab (mmpretrain) plugin.
 
-``import mpa_fer_plugin`` (or ``custom_imports=dict(imports=['mpa_fer_plugin'])``
-in a config) installs the compatibility shims of :mod:`mpa_fer_plugin.utils.compat`
-and registers every component into mmpretrain's registries.
+``import mpa_fer_plugin`` (or ``custom_imports=dict(imports=[
+'mpa_fer_plugin'])`` in a config) installs the compatibility shims of
+:mod:`mpa_fer_plugin.utils.compat` and registers every component into
+mmpretrain's registries.
 """
 import importlib.util
 
@@ -12,10 +13,17 @@ if importlib.util.find_spec('mmcv') is None:
     raise ImportError(
         'mpa_fer_plugin needs the `mmcv` package, which it does not install '
         'itself so that an existing (compiled) mmcv is never overwritten. '
-        "Install the pure-Python build with `pip install 'mpa_fer_plugin[lite]'` "
+        "Install the pure-Python build with "
+        "`pip install 'mpa_fer_plugin[lite]'` "
         "(= `pip install 'mmcv-lite>=2.0,<2.4'`) or a full mmcv>=2.0,<2.4.")
 
+from . import (  # noqa: E402,F401,E501
+    datasets,
+    engine,
+    evaluation,
+    models,
+    prompts,
+)
 from .utils import compat  # noqa: E402,F401  (applies the shims)
-from . import datasets, engine, evaluation, models, prompts  # noqa: E402,F401,E501
 
 __all__ = ['__version__']

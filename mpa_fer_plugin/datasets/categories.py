@@ -58,8 +58,9 @@ def native_to_canonical(native: Sequence[str],
     lookup = {name.lower(): i for i, name in enumerate(classes)}
     missing = [n for n in native if n.lower() not in lookup]
     if missing:
-        raise ValueError(f'classes {missing} of the native order {tuple(native)} '
-                         f'are not in the target classes {tuple(classes)}')
+        raise ValueError(f'classes {missing} of the native order '
+                         f'{tuple(native)} are not in the target classes '
+                         f'{tuple(classes)}')
     return tuple(lookup[n.lower()] for n in native)
 
 

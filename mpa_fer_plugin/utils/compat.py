@@ -1,4 +1,6 @@
-"""Compatibility shims for the OpenMMLab stack, applied on ``import mpa_fer_plugin``.
+"""Compatibility shims for the OpenMMLab stack.
+
+Applied on ``import mpa_fer_plugin``.
 
 Every workaround the plugin needs for its dependencies lives in this one
 module, so that it can be removed in one place once upstream releases fix
@@ -38,7 +40,7 @@ import torch
 #: Names of the shims that have been applied in this process.
 APPLIED: List[str] = []
 
-#: Tested version ranges: ``package -> (minimum inclusive, maximum exclusive)``.
+#: Tested version ranges: ``package -> (min inclusive, max exclusive)``.
 TESTED_RANGES: Dict[str, tuple] = {
     'mmengine': ('0.10.7', '1.0.0'),
     'mmpretrain': ('1.2.0', '1.3.0'),
@@ -138,7 +140,7 @@ def _patch_ddp_device_ids() -> None:
 
 
 def fix_persistent_workers(dataloader_cfg: Any) -> Any:
-    """Drop ``persistent_workers=True`` from a dataloader config without workers.
+    """Turn off ``persistent_workers`` in a dataloader config without workers.
 
     Args:
         dataloader_cfg (Any): A dataloader config dict (or a built
@@ -187,7 +189,8 @@ def check_versions() -> List[str]:
 
     messages = []
     for package, (low, high) in TESTED_RANGES.items():
-        candidates = ('mmcv', 'mmcv-lite') if package == 'mmcv' else (package,)
+        candidates = (('mmcv', 'mmcv-lite')
+                      if package == 'mmcv' else (package, ))
         for dist in candidates:
             try:
                 found = version(dist)

@@ -1,5 +1,10 @@
-from .clip_loader import (clear_clip_cache, clip_dims, get_tokenizer,
-                          load_clip, normalize_clip_spec)
+from .clip_loader import (
+                          clear_clip_cache,
+                          clip_dims,
+                          get_tokenizer,
+                          load_clip,
+                          normalize_clip_spec,
+)
 
 __all__ = [
     'load_clip', 'clear_clip_cache', 'get_tokenizer', 'clip_dims',

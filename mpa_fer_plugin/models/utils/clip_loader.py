@@ -1,14 +1,14 @@
 """The one place where CLIP models and tokenizers are built and weights loaded.
 
-Every component that needs CLIP (the prompted image tower, the prompt head,
-prototype tools, benchmarks) goes through :func:`load_clip` with the same
+Every component that needs CLIP (the prompted image tower, the prompt
+head, prototype tools, benchmarks) goes through :func:`load_clip` with the same
 ``clip`` spec dict::
 
     clip = dict(
         model_name='ViT-B-16',             # any open_clip model name
         pretrained='/data/ViT-B-16.pt',    # local file, or an open_clip tag
         model_cfg=None,                    # or an open_clip model-config dict
-        quick_gelu=None)                   # None: auto (True for OpenAI JIT files)
+        quick_gelu=None)                   # None: auto (True for OpenAI JIT)
 
 Accepted weight sources:
 
@@ -91,7 +91,7 @@ def _is_torchscript_archive(path: str) -> bool:
 
 
 def _hub_reachable(timeout: float = 0.5) -> bool:
-    """Return True if huggingface.co accepts a TCP connection within timeout."""
+    """Whether huggingface.co accepts a TCP connection within ``timeout``."""
     if os.environ.get('HF_HUB_OFFLINE', '').lower() in ('1', 'true', 'yes'):
         return False
     result = []
@@ -137,6 +137,11 @@ def _load_weights_file(model: torch.nn.Module, path: str) -> None:
         state_dict = jit_model.state_dict()
         for key in ('input_resolution', 'context_length', 'vocab_size'):
             state_dict.pop(key, None)
+        # TorchScript also saves non-persistent buffers (e.g. attn_mask).
+        persistent = set(model.state_dict())
+        for key, _ in model.named_buffers():
+            if key not in persistent:
+                state_dict.pop(key, None)
         from open_clip.factory import convert_state_dict, resize_pos_embed
         state_dict = convert_state_dict(model, state_dict)
         resize_pos_embed(state_dict, model)
@@ -186,8 +191,11 @@ def _create(spec: Dict[str, Any]) -> torch.nn.Module:
             raise RuntimeError(
                 f'could not load CLIP weights from {path!r} into '
                 f'{name or "model_cfg"}: {err}') from err
+        quick = _open_clip().transformer.QuickGELU
+        gelu = 'QuickGELU' if any(
+            isinstance(m, quick) for m in model.modules()) else 'GELU'
         print_log(f'CLIP {name or "model_cfg"}: weights from {path} '
-                  f'(quick_gelu={bool(quick_gelu)})', logger='current')
+                  f'({gelu})', logger='current')
         return model
 
     if _looks_like_path(pretrained):
@@ -243,7 +251,7 @@ def load_clip(spec: Optional[Dict[str, Any]] = None,
 
 
 def clear_clip_cache() -> None:
-    """Forget cached CLIP instances (modules that hold their parts keep them)."""
+    """Forget cached CLIP instances (modules holding parts keep them)."""
     _CACHE.clear()
 
 

@@ -1,0 +1,163 @@
+"""Tests of the one CLIP loading layer (local files, folders, tags)."""
+import copy
+import json
+import time
+
+import open_clip
+import pytest
+import torch
+
+from mpa_fer_plugin.models.utils import clip_loader
+from mpa_fer_plugin.models.utils.clip_loader import (clear_clip_cache,
+                                                     clip_dims, get_tokenizer,
+                                                     load_clip,
+                                                     normalize_clip_spec)
+
+TINY = {
+    'embed_dim': 32,
+    'quick_gelu': True,
+    'vision_cfg': {'image_size': 32, 'layers': 2, 'width': 64,
+                   'patch_size': 8, 'head_width': 32},
+    'text_cfg': {'context_length': 77, 'vocab_size': 49408, 'width': 64,
+                 'heads': 2, 'layers': 2},
+}
+
+
+@pytest.fixture(scope='module')
+def reference(tmp_path_factory):
+    """A random tiny CLIP saved in several formats, and its inputs."""
+    d = tmp_path_factory.mktemp('clip_loader')
+    torch.manual_seed(0)
+    model = open_clip.model.CLIP(**copy.deepcopy(TINY)).eval()
+    sd = model.state_dict()
+    torch.save(sd, d / 'plain.pt')
+    torch.save({'state_dict': {f'module.{k}': v
+                               for k, v in sd.items()}}, d / 'wrapped.pth')
+    from safetensors.torch import save_file
+    save_file({k: v.contiguous() for k, v in sd.items()},
+              str(d / 'w.safetensors'))
+    torch.jit.script(model).save(str(d / 'openai_jit.pt'))
+    folder = d / 'folder'
+    folder.mkdir()
+    (folder / 'open_clip_config.json').write_text(
+        json.dumps({'model_cfg': TINY, 'preprocess_cfg': {}}))
+    torch.save(sd, folder / 'open_clip_pytorch_model.bin')
+    cfg_file = d / 'mpa-tiny-clip-test.json'
+    cfg_file.write_text(json.dumps(TINY))
+    open_clip.add_model_config(cfg_file)
+    torch.manual_seed(1)
+    images = torch.randn(3, 3, 32, 32)
+    tokenizer = open_clip.get_tokenizer('ViT-B-16')
+    text = tokenizer(['a photo of happiness.', 'a photo of anger.'])
+    with torch.no_grad():
+        img_ref = model.encode_image(images)
+        txt_ref = model.encode_text(text)
+    return dict(dir=d, images=images, text=text, img=img_ref, txt=txt_ref)
+
+
+def _assert_same(model, ref):
+    with torch.no_grad():
+        assert torch.equal(model.encode_image(ref['images']), ref['img'])
+        assert torch.equal(model.encode_text(ref['text']), ref['txt'])
+
+
+@pytest.mark.parametrize('fname', ['plain.pt', 'wrapped.pth',
+                                   'w.safetensors', 'openai_jit.pt'])
+def test_local_file_with_model_cfg_is_exact(reference, fname):
+    model = load_clip(
+        dict(model_cfg=TINY, pretrained=str(reference['dir'] / fname)),
+        use_cache=False)
+    assert not model.training
+    _assert_same(model, reference)
+
+
+def test_local_file_with_registered_name(reference):
+    model = load_clip(
+        dict(model_name='mpa-tiny-clip-test',
+             pretrained=str(reference['dir'] / 'plain.pt')),
+        use_cache=False)
+    _assert_same(model, reference)
+
+
+def test_local_dir(reference):
+    model = load_clip(
+        dict(model_name=f'local-dir:{reference["dir"] / "folder"}'),
+        use_cache=False)
+    _assert_same(model, reference)
+
+
+def test_openai_jit_defaults_to_quick_gelu(reference):
+    cfg = dict(TINY, quick_gelu=False)
+    model = load_clip(
+        dict(model_cfg=cfg,
+             pretrained=str(reference['dir'] / 'openai_jit.pt')),
+        use_cache=False)
+    assert any(isinstance(m, open_clip.transformer.QuickGELU)
+               for m in model.modules())
+    _assert_same(model, reference)
+
+
+def test_wrong_architecture_names_file(reference, tmp_path):
+    bad = copy.deepcopy(TINY)
+    bad['vision_cfg']['width'] = 32
+    path = str(reference['dir'] / 'plain.pt')
+    with pytest.raises(RuntimeError, match='plain.pt'):
+        load_clip(dict(model_cfg=bad, pretrained=path), use_cache=False)
+
+
+def test_offline_tag_fails_fast_with_advice(monkeypatch):
+    monkeypatch.setenv('HF_HUB_OFFLINE', '1')
+    start = time.perf_counter()
+    with pytest.raises(RuntimeError, match='local file'):
+        load_clip(dict(model_name='ViT-B-16', pretrained='openai'),
+                  use_cache=False)
+    assert time.perf_counter() - start < 1.0
+
+
+def test_missing_file_and_unknown_tag_and_model():
+    with pytest.raises(FileNotFoundError, match='nowhere/ViT-B-16.pt'):
+        load_clip(dict(model_name='ViT-B-16',
+                       pretrained='/nowhere/ViT-B-16.pt'), use_cache=False)
+    with pytest.raises(ValueError, match="'no-such-tag'"):
+        load_clip(dict(model_name='ViT-B-16', pretrained='no-such-tag'),
+                  use_cache=False)
+    with pytest.raises(ValueError, match="'ViT-Q-99'"):
+        load_clip(dict(model_name='ViT-Q-99'), use_cache=False)
+    with pytest.raises(FileNotFoundError, match='missing-folder'):
+        load_clip(dict(model_name='local-dir:/tmp/missing-folder'),
+                  use_cache=False)
+
+
+def test_spec_validation():
+    with pytest.raises(ValueError, match='pretraind'):
+        normalize_clip_spec(dict(model_name='ViT-B-16', pretraind='x'))
+    with pytest.raises(ValueError, match='model_name'):
+        normalize_clip_spec(dict(pretrained='x.pt'))
+    with pytest.raises(TypeError, match='model_cfg'):
+        normalize_clip_spec(dict(model_cfg='ViT-B-16'))
+    spec = normalize_clip_spec(dict(model_name='ViT-B-16'))
+    assert spec == dict(model_name='ViT-B-16', pretrained=None,
+                        model_cfg=None, quick_gelu=None)
+
+
+def test_cache_shares_one_instance(reference):
+    clear_clip_cache()
+    spec = dict(model_cfg=TINY, pretrained=str(reference['dir'] / 'plain.pt'))
+    first = load_clip(spec)
+    assert load_clip(dict(spec)) is first
+    assert load_clip(spec, use_cache=False) is not first
+    clear_clip_cache()
+    assert load_clip(spec) is not first
+    clear_clip_cache()
+    assert not clip_loader._CACHE
+
+
+def test_tokenizer_is_offline_and_dims(reference, monkeypatch):
+    monkeypatch.setenv('HF_HUB_OFFLINE', '1')
+    tok = get_tokenizer(dict(model_cfg=TINY))
+    assert tuple(tok(['a smiling face']).shape) == (1, 77)
+    tok_named = get_tokenizer(dict(model_name='ViT-B-16'))
+    assert torch.equal(tok(['a smiling face']),
+                       tok_named(['a smiling face']))
+    model = load_clip(dict(model_cfg=TINY), use_cache=False)
+    assert clip_dims(model) == (32, 64, 64)

@@ -1,0 +1,87 @@
+"""Tests of the stack shims in mpa_fer_plugin.utils.compat."""
+import os
+import socket
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.distributed as torch_dist
+from mmengine.logging import HistoryBuffer
+from mmengine.runner import Runner
+from mmengine.runner.checkpoint import CheckpointLoader, save_checkpoint
+
+import mpa_fer_plugin  # noqa: F401
+from mpa_fer_plugin.utils import compat
+
+
+def test_all_shims_applied_once():
+    assert compat.apply_all() == [
+        'trusted_local_checkpoint', 'cpu_safe_dist_init',
+        'ddp_cpu_device_ids', 'persistent_workers_without_workers'
+    ]
+    assert compat.apply_all() == compat.APPLIED  # idempotent
+
+
+def test_mmengine_checkpoint_loads_under_weights_only_default(tmp_path):
+    path = str(tmp_path / 'ckpt.pth')
+    ckpt = {'state_dict': {'w': torch.ones(2)},
+            'message_hub': {'loss': HistoryBuffer([1.0, 2.0], [1, 1])},
+            'meta': {'seed': np.int64(3), 'arr': np.arange(3)}}
+    save_checkpoint(ckpt, path)
+    # Plain torch.load (weights_only=True by default) refuses it ...
+    with pytest.raises(Exception, match='[Ww]eights only load failed'):
+        torch.load(path)
+    # ... but mmengine's loader, patched by the plugin, reads it.
+    loaded = CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    assert torch.equal(loaded['state_dict']['w'], torch.ones(2))
+    assert loaded['meta']['seed'] == 3
+    with pytest.raises(FileNotFoundError, match='missing.pth'):
+        CheckpointLoader.load_checkpoint(str(tmp_path / 'missing.pth'))
+
+
+def test_build_dataloader_drops_persistent_workers_without_workers():
+    loader = Runner.build_dataloader(
+        dict(dataset=list(range(4)),
+             sampler=dict(type='DefaultSampler', shuffle=False),
+             batch_size=2, num_workers=0, persistent_workers=True))
+    assert loader.persistent_workers is False
+    assert compat.fix_persistent_workers(
+        dict(num_workers=2, persistent_workers=True))['persistent_workers']
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='CPU-only behaviour')
+def test_cpu_pytorch_launcher_and_ddp(monkeypatch):
+    from mmengine.dist import init_dist
+    from mmengine.model import MMDistributedDataParallel
+    monkeypatch.setenv('MASTER_ADDR', '127.0.0.1')
+    monkeypatch.setenv('MASTER_PORT', str(_free_port()))
+    for key, value in dict(RANK='0', WORLD_SIZE='1', LOCAL_RANK='0').items():
+        monkeypatch.setenv(key, value)
+    assert not torch_dist.is_initialized()
+    init_dist('pytorch', backend='nccl')  # nccl is mapped to gloo on CPU
+    try:
+        assert torch_dist.get_backend() == 'gloo'
+        wrapped = MMDistributedDataParallel(
+            module=torch.nn.Linear(2, 2), device_ids=[0])
+        assert wrapped.device_ids is None
+        out = wrapped(torch.ones(1, 2))
+        assert out.shape == (1, 2)
+    finally:
+        torch_dist.destroy_process_group()
+
+
+def test_version_ranges_warn_not_assert(monkeypatch):
+    monkeypatch.setitem(compat.TESTED_RANGES, 'torch', ('0.1', '0.2'))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        messages = compat.check_versions()
+    assert any('torch>=0.1,<0.2' in m for m in messages)
+    assert any('torch>=0.1,<0.2' in str(w.message) for w in caught)
+    assert os.environ.get('HF_HUB_OFFLINE') == '1'
