@@ -144,6 +144,17 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     return cfg
 
 
+def to_builtin(obj):
+    """Convert tensors/arrays (e.g. a confusion matrix) for JSON/YAML."""
+    if isinstance(obj, dict):
+        return {k: to_builtin(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_builtin(v) for v in obj]
+    if hasattr(obj, 'tolist'):
+        return obj.tolist()
+    return obj
+
+
 def main(argv=None) -> dict:
     args = parse_args(argv)
     if args.out is not None and args.out_item in (None, 'pred') and \
@@ -166,7 +177,7 @@ def main(argv=None) -> dict:
     metrics = runner.test()
 
     if args.out and args.out_item == 'metrics':
-        mmengine.dump(metrics, args.out)
+        mmengine.dump(to_builtin(metrics), args.out)
     return metrics
 
 

@@ -91,3 +91,40 @@ def get_label_set(name_or_classes) -> Tuple[str, ...]:
     if len({n.lower() for n in names}) != len(names):
         raise ValueError(f'duplicate class names in {names}')
     return names
+
+
+#: RAF-DB native order extended with Contempt as code 8. Not part of the
+#: official release; used by the synthetic generator with 8 classes.
+RAFDB_NATIVE_EXT: Tuple[str, ...] = RAFDB_NATIVE + ('Contempt',)
+
+#: Folder and column names that real data sets use for each canonical class
+#: (lower case), for layouts that name classes instead of numbering them.
+CLASS_ALIASES: Dict[str, str] = {
+    alias: name
+    for name, aliases in {
+        'Anger': ('anger', 'angry', 'mad'),
+        'Disgust': ('disgust', 'disgusted', 'disgusting'),
+        'Fear': ('fear', 'fearful', 'afraid', 'scared'),
+        'Sadness': ('sadness', 'sad'),
+        'Happiness': ('happiness', 'happy', 'joy', 'happy_face'),
+        'Surprise': ('surprise', 'surprised', 'suprise'),
+        'Neutral': ('neutral', 'calm'),
+        'Contempt': ('contempt', 'contemptuous'),
+    }.items() for alias in aliases
+}
+
+
+def resolve_class_name(name: str) -> str:
+    """Map a folder or column name such as ``'happy'`` to a canonical name.
+
+    Args:
+        name (str): A class name or common alias, in any case.
+
+    Returns:
+        str: The matching name of :data:`FER_CLASSES`.
+    """
+    key = name.strip().lower()
+    if key not in CLASS_ALIASES:
+        raise ValueError(f'unknown expression name {name!r}; expected one of '
+                         f'{sorted(set(CLASS_ALIASES))}')
+    return CLASS_ALIASES[key]

@@ -1,0 +1,68 @@
+# The embedded demo: MPA-FER on a tiny CLIP and generated faces in the
+# RAF-DB layout, sized for 2 CPU cores. `make demo` (tools/demo.py) writes
+# the data and the CLIP weights, then runs tools/train.py and tools/test.py
+# on this config. Nothing here is a claim about real FER accuracy.
+_base_ = [
+    './_base_/models/mpa_fer_vit_b16.py',
+    './_base_/datasets/synthetic_fer.py',
+    './_base_/schedules/sgd_cosine_120e.py',
+    './_base_/default_runtime.py',
+]
+
+data_root = 'data/synthetic_fer'
+img_size = 64  # the tiny CLIP's input size
+
+# Same architecture as tools/misc/make_tiny_clip.py (TINY_DEMO_CLIP).
+tiny_clip = dict(
+    embed_dim=64,
+    quick_gelu=True,
+    vision_cfg=dict(image_size=64, layers=3, width=96, patch_size=8,
+                    head_width=32),
+    text_cfg=dict(context_length=77, vocab_size=49408, width=64, heads=2,
+                  layers=3))
+
+model = dict(
+    clip=dict(_delete_=True, model_cfg=tiny_clip,
+              pretrained='data/demo_clip/tiny_clip.pt'),
+    backbone=dict(num_prompts=4),
+    head=dict(num_ctx=4, topk_patches=8, loss_proto=None),
+)
+
+train_pipeline = [
+    dict(type='LoadFERImage'),
+    dict(type='RandomResizedCrop', scale=img_size,
+         crop_ratio_range=(0.8, 1.0), backend='pillow',
+         interpolation='bicubic'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PackInputs'),
+]
+test_pipeline = [
+    dict(type='LoadFERImage'),
+    dict(type='ResizeEdge', scale=img_size, edge='short', backend='pillow',
+         interpolation='bicubic'),
+    dict(type='CenterCrop', crop_size=img_size),
+    dict(type='PackInputs'),
+]
+train_dataloader = dict(
+    batch_size=32,
+    dataset=dict(data_root=data_root, pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=64,
+    dataset=dict(data_root=data_root, pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+max_epochs = 6
+optim_wrapper = dict(optimizer=dict(lr=0.032))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-2, by_epoch=True, begin=0, end=1,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', by_epoch=True, begin=1,
+         T_max=max_epochs - 1, eta_min=0.0),
+]
+train_cfg = dict(max_epochs=max_epochs, val_interval=2)
+
+default_hooks = dict(
+    logger=dict(interval=5),
+    checkpoint=dict(interval=2, max_keep_ckpts=2, save_best='auto'))
+env_cfg = dict(dist_cfg=dict(backend='gloo'))
+randomness = dict(seed=0, deterministic=False)
