@@ -1,0 +1,41 @@
+"""Package import: registration into mmpretrain and the mmcv check."""
+import importlib
+import importlib.util
+import sys
+
+import pytest
+from mmpretrain.registry import DATASETS, HOOKS, MODELS, TRANSFORMS
+
+import mpa_fer_plugin
+
+
+def test_components_registered_in_mmpretrain_registries():
+    for name in ('MPAFERClassifier', 'MPAPromptedViT', 'MPAPromptHead',
+                 'SoftHardAlignLoss', 'PrototypeAlignLoss'):
+        assert MODELS.get(name) is not None, name
+        assert MODELS.get(name).__module__.startswith('mpa_fer_plugin')
+    for name in ('RAFDB', 'AffectNet', 'FERPlus'):
+        assert DATASETS.get(name).__module__.startswith('mpa_fer_plugin')
+    assert TRANSFORMS.get('LoadFERImage') is not None
+    assert HOOKS.get('MPAClassNameCheckHook') is not None
+    assert mpa_fer_plugin.__version__
+
+
+def test_missing_mmcv_is_a_clear_error(monkeypatch):
+    real_find_spec = importlib.util.find_spec
+
+    def find_spec(name, *args, **kwargs):
+        if name == 'mmcv':
+            return None
+        return real_find_spec(name, *args, **kwargs)
+
+    saved = {k: v for k, v in sys.modules.items()
+             if k == 'mpa_fer_plugin' or k.startswith('mpa_fer_plugin.')}
+    monkeypatch.setattr(importlib.util, 'find_spec', find_spec)
+    for key in saved:
+        monkeypatch.delitem(sys.modules, key)
+    try:
+        with pytest.raises(ImportError, match=r'mpa_fer_plugin\[lite\]'):
+            importlib.import_module('mpa_fer_plugin')
+    finally:
+        sys.modules.update(saved)
