@@ -1,1 +1,3 @@
+from .hooks import MPAClassNameCheckHook
 
+__all__ = ['MPAClassNameCheckHook']

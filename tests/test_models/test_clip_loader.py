@@ -8,10 +8,13 @@ import pytest
 import torch
 
 from mpa_fer_plugin.models.utils import clip_loader
-from mpa_fer_plugin.models.utils.clip_loader import (clear_clip_cache,
-                                                     clip_dims, get_tokenizer,
-                                                     load_clip,
-                                                     normalize_clip_spec)
+from mpa_fer_plugin.models.utils.clip_loader import (
+    clear_clip_cache,
+    clip_dims,
+    get_tokenizer,
+    load_clip,
+    normalize_clip_spec,
+)
 
 TINY = {
     'embed_dim': 32,

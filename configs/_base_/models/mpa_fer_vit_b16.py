@@ -1,0 +1,62 @@
+# MPA-FER on CLIP ViT-B/16 (method.md §2-§5): the whole CLIP is frozen;
+# 10 shared text context vectors and 8 deep visual prompts in all 12 layers
+# train. Scores are CGLA (global + per-class top-16 local, Eqs. 8-10) at a
+# logit scale of 100; L = L_vt + L_t + L_v (Eq. 12).
+#
+# `clip.pretrained` is a placeholder path: download OpenAI's ViT-B-16.pt
+# (TorchScript archive; QuickGELU is detected automatically) or an
+# open_clip state dict of ViT-B-16 to data/clip/, or override it, e.g.
+#   --cfg-options model.clip.pretrained=/path/to/ViT-B-16.pt
+# `clip` is set once here and copied into backbone and head.
+# The class prototypes of loss_proto must be set before training (prototype
+# hook, MPAPromptHead.set_prototypes or head.prototypes='protos.pt').
+model = dict(
+    type='MPAFERClassifier',
+    clip=dict(model_name='ViT-B-16', pretrained='data/clip/ViT-B-16.pt'),
+    data_preprocessor=dict(
+        type='ClsDataPreprocessor',
+        # CLIP's normalisation in 0-255 scale (method.md §5).
+        mean=[122.770938, 116.7460125, 104.09373615],
+        std=[68.5005327, 66.6321579, 70.32316305],
+        to_rgb=True),
+    backbone=dict(
+        type='MPAPromptedViT',
+        num_prompts=8,  # N_p per layer
+        prompt_depth=None,  # None: every layer
+        prompt_init_std=0.02,
+        patch_proj='ln_post_proj'),  # patches: ln_post then proj
+    head=dict(
+        type='MPAPromptHead',
+        # Must equal the dataset's metainfo['classes']: FER7_CLASSES of
+        # mpa_fer_plugin.datasets.categories (override for FER8 datasets).
+        classnames=('Anger', 'Disgust', 'Fear', 'Sadness', 'Happiness',
+                    'Surprise', 'Neutral'),
+        num_ctx=10,
+        ctx_init=None,  # None: N(0, ctx_init_std^2)
+        class_specific_ctx=False,
+        ctx_init_std=0.02,
+        prompt_template='{}.',
+        descriptions=None,  # None: the shipped fer8_descriptions.json
+        granularity=3,  # hard prompt = template 2 + LLM description
+        description_aggregation='mean',  # mean of encoded descriptions
+        truncate_hard_prompts=False,
+        topk_patches=16,
+        local_weight=1.0,
+        logit_scale=100.0,
+        loss_cls=dict(type='CrossEntropyLoss', loss_weight=1.0),
+        loss_align=dict(
+            type='SoftHardAlignLoss',
+            tau=0.07,
+            token_pooling='mean',
+            prompt_level='l1',
+            token_weight=1.0,
+            prompt_weight=1.0,
+            loss_weight=1.0),  # beta
+        loss_proto=dict(
+            type='PrototypeAlignLoss',
+            metric='cosine',
+            normalize=True,
+            reduction='mean',
+            loss_weight=1.0),  # gamma
+        prototypes=None),
+)

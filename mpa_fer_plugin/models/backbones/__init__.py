@@ -1,0 +1,3 @@
+from .mpa_prompted_vit import MPAPromptedViT
+
+__all__ = ['MPAPromptedViT']

@@ -1,0 +1,3 @@
+from .mpa_fer_classifier import MPAFERClassifier
+
+__all__ = ['MPAFERClassifier']
