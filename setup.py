@@ -47,6 +47,9 @@ setup(
         'lite': ['mmcv-lite>=2.0,<2.4'],
         'tests': ['pytest', 'ruff'],
         'cam': ['grad-cam>=1.5,<1.6'],
+        # ONNX export and its onnxruntime check (tools/deployment); torch's
+        # TorchScript-based exporter (dynamo=False) needs no onnxscript.
+        'export': ['onnx>=1.16', 'onnxruntime>=1.17'],
     },
     classifiers=[
         'Programming Language :: Python :: 3',

@@ -18,11 +18,13 @@ if importlib.util.find_spec('mmcv') is None:
         "(= `pip install 'mmcv-lite>=2.0,<2.4'`) or a full mmcv>=2.0,<2.4.")
 
 from . import (  # noqa: E402,F401,E501
+    apis,
     datasets,
     engine,
     evaluation,
     models,
     prompts,
+    visualization,
 )
 from .utils import compat  # noqa: E402,F401  (applies the shims)
 

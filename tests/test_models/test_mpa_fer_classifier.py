@@ -139,9 +139,14 @@ def test_prompt_only_checkpoint_round_trip(tiny_mpa_cfg, images):
     with pytest.raises(RuntimeError, match='Missing key.*backbone.prompts'):
         fresh.load_state_dict(missing)
     other = MODELS.build(tiny_mpa_cfg(backbone=dict(num_prompts=2)))
-    with pytest.raises(RuntimeError, match='size mismatch for '
-                       'backbone.prompts'):
+    with pytest.raises(ValueError, match=r"'backbone.prompts' has shape "
+                       r'\(2, 4, 64\) but this model expects \(2, 2, 64\)'):
         other.load_state_dict(state)
+    # Also when loading non-strictly, as mmengine's load_checkpoint and
+    # mmpretrain's get_model do: a mismatch must not leave random prompts.
+    from mmengine.runner.checkpoint import load_state_dict
+    with pytest.raises(ValueError, match='backbone.prompts'):
+        load_state_dict(other, state, strict=False)
 
 
 def test_mmengine_checkpoint_functions(tiny_mpa_cfg, tmp_path, images):

@@ -9,7 +9,11 @@ mmpretrain ``peft/lora.py``):
 * a ``load_state_dict`` pre-hook that fills keys of the frozen sub-modules
   that the incoming state dict lacks with the module's own current tensors,
   so that loading a prompt-only state dict with ``strict=True`` succeeds,
-  while a missing or mis-shaped prompt key still fails with torch's error.
+  while a missing prompt key still fails with torch's error, and a
+  mis-shaped prompt or prototype tensor raises a ``ValueError`` naming the
+  key and both shapes — also under ``strict=False``, which is what
+  mmengine's ``load_checkpoint`` and mmpretrain's ``get_model`` use and
+  which would otherwise only log the mismatch and keep random prompts.
 """
 from typing import Sequence
 
@@ -34,6 +38,17 @@ def register_frozen_state_hooks(module: nn.Module,
 
     def fill_frozen(mod, state_dict, prefix, local_metadata, strict,
                     missing_keys, unexpected_keys, error_msgs):
+        own_trained = mod.state_dict(prefix=prefix, keep_vars=True)
+        for key, value in own_trained.items():
+            theirs = state_dict.get(key)
+            if theirs is not None and hasattr(theirs, 'shape') and tuple(
+                    theirs.shape) != tuple(value.shape):
+                raise ValueError(
+                    f'checkpoint tensor {key!r} has shape '
+                    f'{tuple(theirs.shape)} but this model expects '
+                    f'{tuple(value.shape)}: the checkpoint comes from '
+                    'another config (number of classes, num_prompts, '
+                    'prompt_depth, num_ctx or class_specific_ctx differ)')
         for name in names:
             sub = getattr(mod, name, None)
             if sub is None:

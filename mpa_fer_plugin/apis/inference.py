@@ -1,0 +1,328 @@
+"""Build MPA-FER models from a config and a checkpoint, and feed them images.
+
+mmpretrain's :func:`~mmpretrain.apis.get_model` already loads our
+prompt-only checkpoints (the frozen CLIP weights come from
+``clip.pretrained`` in the config; the model's state-dict hooks fill them
+in). It loads with ``strict=False``, though, so a checkpoint trained with
+another config (other classes, other prompt shapes) loads with only a
+logged warning and the model keeps its random prompts. :func:`init_mpa_model`
+checks the checkpoint against the model first and fails with a message that
+names the file and the mismatch; the plugin's tools use it.
+"""
+import os
+import os.path as osp
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import mmcv
+import numpy as np
+import torch
+import torch.nn as nn
+from mmengine import fileio
+from mmengine.config import Config
+from mmengine.dataset import Compose, default_collate
+from mmengine.logging import print_log
+
+#: File suffixes treated as images when a folder is given.
+IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif',
+                  '.tiff', '.webp')
+
+#: Transforms that read files; inputs are decoded before the pipeline.
+_LOADERS = ('LoadImageFromFile', 'LoadFERImage', 'mmpretrain.LoadFERImage',
+            'mmpretrain.LoadImageFromFile')
+
+#: What each trainable key depends on, for mismatch messages.
+_KEY_HINTS = (
+    ('backbone.prompts', 'visual prompts: num_prompts, prompt_depth or the '
+     'CLIP image width differ'),
+    ('head.prompt_learner.ctx', 'text context: num_ctx, class_specific_ctx, '
+     'the number of classes (CSC) or the CLIP text width differ'),
+    ('head.prototypes', 'class prototypes: the number of classes or the '
+     'CLIP embedding width differ'),
+)
+
+ImageInput = Union[str, np.ndarray]
+
+
+def list_images(path: str) -> List[str]:
+    """Return the image files of ``path`` (one file, or a folder's images).
+
+    Args:
+        path (str): An image file or a folder (not searched recursively).
+
+    Returns:
+        list[str]: The image paths, sorted by name.
+    """
+    if osp.isdir(path):
+        files = sorted(
+            osp.join(path, f) for f in os.listdir(path)
+            if f.lower().endswith(IMG_EXTENSIONS)
+            and osp.isfile(osp.join(path, f)))
+        if not files:
+            raise ValueError(f'no images in the folder {path} (looked for '
+                             f'files ending in {", ".join(IMG_EXTENSIONS)})')
+        return files
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'image file or folder not found: {path}')
+    return [path]
+
+
+def load_image(image: ImageInput) -> np.ndarray:
+    """Read an image as a BGR ``uint8`` array, naming the file on failure.
+
+    Args:
+        image (str | np.ndarray): A path, or an ``H x W x 3`` BGR array
+            (``H x W`` grayscale is replicated to 3 channels).
+
+    Returns:
+        np.ndarray: ``H x W x 3`` BGR image.
+    """
+    if isinstance(image, np.ndarray):
+        img = image
+        if img.ndim == 2:
+            img = np.repeat(img[..., None], 3, axis=2)
+        if img.ndim != 3 or img.shape[2] != 3:
+            raise ValueError(f'an image array must be HxWx3 (BGR) or HxW, '
+                             f'got shape {img.shape}')
+        return img
+    if not isinstance(image, (str, os.PathLike)):
+        raise TypeError(f'image must be a path or a numpy array, got '
+                        f'{type(image).__name__}')
+    path = os.fspath(image)
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'image file not found: {path}')
+    data = fileio.get(path)
+    try:
+        img = mmcv.imfrombytes(data, flag='color')
+    except Exception as e:  # decoders raise many different types
+        raise ValueError(f'cannot read image file {path} (corrupt or not '
+                         f'an image): {e}') from e
+    if img is None:
+        raise ValueError(f'cannot read image file {path} (corrupt or not '
+                         f'an image, {len(data)} bytes)')
+    return img
+
+
+def _named(model: nn.Module) -> Dict[str, torch.Tensor]:
+    """All parameters and buffers of ``model`` by name (frozen ones too)."""
+    named = dict(model.named_parameters())
+    named.update(dict(model.named_buffers()))
+    return named
+
+
+def _hint(key: str) -> str:
+    for prefix, hint in _KEY_HINTS:
+        if key.startswith(prefix):
+            return f' ({hint})'
+    return ''
+
+
+def check_checkpoint(model: nn.Module,
+                     checkpoint: Dict[str, Any],
+                     filename: str = 'the checkpoint') -> Dict[str, Any]:
+    """Check that a checkpoint was trained with the model's configuration.
+
+    Compares the class names stored in the checkpoint's ``dataset_meta``
+    with ``model.head.classnames`` and the checkpoint's tensors with the
+    model's trainable state (prompt-only checkpoints need no frozen CLIP
+    weights; frozen keys, if present, must match in shape). The class
+    prototypes may be missing (they are not used at inference).
+
+    Args:
+        model (nn.Module): An :class:`MPAFERClassifier`.
+        checkpoint (dict): The loaded checkpoint (with ``state_dict`` and
+            ``meta``) or a bare state dict.
+        filename (str): Named in the error messages.
+
+    Returns:
+        dict: The state dict of the checkpoint (``module.`` prefixes
+        removed).
+    """
+    if not isinstance(checkpoint, dict):
+        raise ValueError(f'checkpoint {filename} holds a '
+                         f'{type(checkpoint).__name__}, not a dict')
+    state = checkpoint.get('state_dict', checkpoint)
+    state = {(k[len('module.'):] if k.startswith('module.') else k): v
+             for k, v in state.items()}
+    head = getattr(model, 'head', None)
+    model_classes = tuple(getattr(head, 'classnames', ()) or ())
+    meta = checkpoint.get('meta') or {}
+    ckpt_classes = (meta.get('dataset_meta') or {}).get('classes')
+    if ckpt_classes is not None and model_classes and \
+            tuple(ckpt_classes) != model_classes:
+        raise ValueError(
+            f'checkpoint {filename} was trained on {len(ckpt_classes)} '
+            f'classes {tuple(ckpt_classes)}, but the head of the config has '
+            f'{len(model_classes)} classnames {model_classes}; use the '
+            'config the checkpoint was trained with')
+    expected = model.state_dict()
+    named = _named(model)
+    problems = []
+    for key in sorted(set(expected) - set(state)):
+        if not key.startswith('head.prototypes'):
+            problems.append(f'missing key {key!r}{_hint(key)}')
+    for key in sorted(set(state) - set(expected)):
+        if key not in named:
+            problems.append(f'unexpected key {key!r}')
+    for key in sorted(set(state) & set(named)):
+        value = state[key]
+        if isinstance(value, torch.Tensor) and \
+                value.shape != named[key].shape:
+            problems.append(
+                f'{key!r} has shape {tuple(value.shape)} in the checkpoint '
+                f'but {tuple(named[key].shape)} in the model{_hint(key)}')
+    if problems:
+        raise ValueError(
+            f'checkpoint {filename} does not match the model built from the '
+            'config: ' + '; '.join(problems))
+    return state
+
+
+def load_mpa_checkpoint(model: nn.Module, checkpoint: str) -> nn.Module:
+    """Check a checkpoint against the model, then load it.
+
+    Args:
+        model (nn.Module): An :class:`MPAFERClassifier`.
+        checkpoint (str): A (prompt-only) checkpoint file.
+
+    Returns:
+        nn.Module: ``model``, with ``_dataset_meta['classes']`` set to its
+        class names (equal to the checkpoint's).
+    """
+    from mmengine.runner import CheckpointLoader, load_state_dict
+    if not hasattr(model, 'head') or not hasattr(model.head, 'classnames'):
+        raise ValueError(f'{type(model).__name__} is not an MPA-FER model '
+                         '(it needs a head with classnames)')
+    if not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'checkpoint file not found: {checkpoint}')
+    ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
+    state = check_checkpoint(model, ckpt, checkpoint)
+    load_state_dict(model, state, strict=False)
+    print_log(f'loaded checkpoint {checkpoint}', logger='current')
+    meta = dict(getattr(model, '_dataset_meta', None) or {})
+    meta.update((ckpt.get('meta') or {}).get('dataset_meta') or {})
+    meta['classes'] = tuple(model.head.classnames)
+    model._dataset_meta = meta
+    return model
+
+
+def init_mpa_model(config: Union[str, Config],
+                   checkpoint: Optional[str] = None,
+                   device: Union[str, torch.device] = 'cpu',
+                   cfg_options: Optional[dict] = None) -> nn.Module:
+    """Build a model with mmpretrain's ``get_model`` and load a checkpoint.
+
+    Unlike ``get_model(config, pretrained=checkpoint)``, the checkpoint is
+    first checked with :func:`check_checkpoint`, so a checkpoint of another
+    configuration fails with a clear error instead of a logged warning.
+    ``model._dataset_meta['classes']`` is the head's class list (equal to
+    the checkpoint's), as mmpretrain's inferencers expect.
+
+    Args:
+        config (str | Config): Config file or object.
+        checkpoint (str, optional): A (prompt-only) checkpoint file; None
+            keeps the initial prompts. Defaults to None.
+        device (str | torch.device): Device of the model. Defaults to
+            ``'cpu'``.
+        cfg_options (dict, optional): Overrides merged into the config.
+            Defaults to None.
+
+    Returns:
+        nn.Module: The model in eval mode, with ``_config`` and
+        ``_dataset_meta`` set.
+    """
+    from mmpretrain.apis import get_model
+
+    if isinstance(config, (str, os.PathLike)):
+        if not osp.isfile(config):
+            raise FileNotFoundError(f'config file not found: {config}')
+        config = Config.fromfile(os.fspath(config))
+    else:
+        config = config.copy()
+    if cfg_options:
+        config.merge_from_dict(cfg_options)
+    if checkpoint is not None and not osp.isfile(checkpoint):
+        # Fail before the (slow) model build.
+        raise FileNotFoundError(f'checkpoint file not found: {checkpoint}')
+    model = get_model(config, pretrained=False)
+    if checkpoint is not None:
+        load_mpa_checkpoint(model, checkpoint)
+    elif hasattr(model, 'head') and hasattr(model.head, 'classnames'):
+        meta = dict(getattr(model, '_dataset_meta', None) or {})
+        meta['classes'] = tuple(model.head.classnames)
+        model._dataset_meta = meta
+    return model.to(device).eval()
+
+
+def build_test_pipeline(config: Optional[Config]) -> Compose:
+    """The config's test pipeline without its file-loading transform.
+
+    Images are decoded by :func:`load_image` first and enter the pipeline
+    as ``results['img']``.
+
+    Args:
+        config (Config): A config with ``test_dataloader.dataset.pipeline``.
+
+    Returns:
+        Compose: The pipeline.
+    """
+    from mmpretrain.registry import TRANSFORMS
+    try:
+        steps = config.test_dataloader.dataset.pipeline
+    except (AttributeError, KeyError) as e:
+        raise ValueError('the config has no test_dataloader.dataset.pipeline '
+                         'to preprocess images with') from e
+    steps = [s for s in steps if s.get('type') not in _LOADERS]
+    return Compose([TRANSFORMS.build(s) for s in steps])
+
+
+def _default_steps(model: nn.Module) -> List[dict]:
+    """Resize + center crop to the image tower's input size."""
+    size = model.backbone.visual.image_size
+    size = size[0] if isinstance(size, (tuple, list)) else size
+    return [dict(type='ResizeEdge', scale=size, edge='short',
+                 backend='pillow', interpolation='bicubic'),
+            dict(type='CenterCrop', crop_size=size),
+            dict(type='PackInputs')]
+
+
+def prepare_images(model: nn.Module,
+                   images: Sequence[ImageInput],
+                   pipeline: Optional[Compose] = None
+                   ) -> Tuple[torch.Tensor, List[np.ndarray]]:
+    """Turn images into the normalised batch the model takes.
+
+    Args:
+        model (nn.Module): The model (its ``_config`` gives the test
+            pipeline, its ``data_preprocessor`` the normalisation).
+        images (Sequence[str | np.ndarray]): Paths or BGR arrays.
+        pipeline (Compose, optional): Overrides the config's test pipeline.
+            Without both, images are resized and center-cropped to the
+            tower's input size. Defaults to None.
+
+    Returns:
+        tuple[Tensor, list[np.ndarray]]: The normalised inputs
+        ``[B, 3, H, W]`` and the crops the model sees (RGB ``uint8``,
+        ``H x W x 3``), for drawing.
+    """
+    from mmpretrain.registry import TRANSFORMS
+    if pipeline is None:
+        cfg = getattr(model, '_config', None)
+        if cfg is not None and 'test_dataloader' in cfg:
+            pipeline = build_test_pipeline(cfg)
+        else:
+            pipeline = Compose(
+                [TRANSFORMS.build(s) for s in _default_steps(model)])
+    items = []
+    for image in images:
+        img = load_image(image)
+        items.append(pipeline(dict(img=img, img_shape=img.shape[:2],
+                                   ori_shape=img.shape[:2])))
+    batch = default_collate(items)
+    # The images were decoded as BGR; the crops are returned as RGB.
+    crops = [
+        np.ascontiguousarray(
+            item['inputs'].permute(1, 2, 0).numpy()[..., ::-1])
+        for item in items
+    ]
+    data = model.data_preprocessor(batch, False)
+    return data['inputs'], crops
