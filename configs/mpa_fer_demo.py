@@ -2,6 +2,10 @@
 # RAF-DB layout, sized for 2 CPU cores. `make demo` (tools/demo.py) writes
 # the data and the CLIP weights, then runs tools/train.py and tools/test.py
 # on this config. Nothing here is a claim about real FER accuracy.
+# The full method: L_vt + L_t + L_v; the class prototypes of L_v are
+# computed before training by the PrototypeHook of the model base config and
+# cached in {work_dir}/prototypes/ (a second run in the same work_dir, or a
+# resumed one, does not recompute them).
 _base_ = [
     './_base_/models/mpa_fer_vit_b16.py',
     './_base_/datasets/synthetic_fer.py',
@@ -25,7 +29,7 @@ model = dict(
     clip=dict(_delete_=True, model_cfg=tiny_clip,
               pretrained='data/demo_clip/tiny_clip.pt'),
     backbone=dict(num_prompts=4),
-    head=dict(num_ctx=4, topk_patches=8, loss_proto=None),
+    head=dict(num_ctx=4, topk_patches=8),
 )
 
 train_pipeline = [

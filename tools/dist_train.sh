@@ -3,6 +3,10 @@
 #   bash tools/dist_train.sh CONFIG NPROC_PER_NODE [train.py args...]
 # Multi-node: run on every node with NNODES, NODE_RANK, MASTER_ADDR, PORT.
 set -euo pipefail
+if [ $# -lt 2 ]; then
+    echo "usage: $0 CONFIG NPROC_PER_NODE [train.py args...]" >&2
+    exit 2
+fi
 CONFIG=$1
 GPUS=$2
 NNODES=${NNODES:-1}

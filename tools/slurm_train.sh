@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Training on a slurm cluster (one task per GPU, srun launcher).
-#   [GPUS=8] [GPUS_PER_NODE=8] [CPUS_PER_TASK=5] [SRUN_ARGS=...] \
+#   [GPUS=8] [GPUS_PER_NODE=8] [CPUS_PER_TASK=5] [SRUN_ARGS=...] [PORT=29500] \
 #   bash tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR [args...]
 set -euo pipefail
+if [ $# -lt 4 ]; then
+    echo "usage: $0 PARTITION JOB_NAME CONFIG WORK_DIR [train.py args...]" >&2
+    exit 2
+fi
 PARTITION=$1
 JOB_NAME=$2
 CONFIG=$3
@@ -12,6 +16,15 @@ GPUS_PER_NODE=${GPUS_PER_NODE:-8}
 CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 SRUN_ARGS=${SRUN_ARGS:-""}
 PYTHON=${PYTHON:-python}
+# Fewer tasks than GPUS_PER_NODE: one partial node.
+if [ "$GPUS" -lt "$GPUS_PER_NODE" ]; then
+    GPUS_PER_NODE=$GPUS
+fi
+# Rendezvous port on the first node (mmengine reads MASTER_PORT; default
+# 29500). Set PORT to run several jobs on one node.
+if [ -n "${PORT:-}" ]; then
+    export MASTER_PORT=$PORT
+fi
 
 DIR="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck disable=SC2086

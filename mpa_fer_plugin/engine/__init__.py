@@ -1,3 +1,23 @@
-from .hooks import MPAClassNameCheckHook
+from .hooks import MPAClassNameCheckHook, PrototypeHook, find_prototype_head
+from .optimizers import MPATrainableOptimWrapperConstructor
+from .prototype_cache import (
+    cache_path,
+    load_prototypes,
+    prototype_cache_key,
+    save_prototypes,
+)
+from .prototypes import (
+    build_prototype_dataloader,
+    check_class_coverage,
+    compute_prototypes,
+    select_per_class,
+    with_test_pipeline,
+)
 
-__all__ = ['MPAClassNameCheckHook']
+__all__ = [
+    'MPAClassNameCheckHook', 'MPATrainableOptimWrapperConstructor',
+    'PrototypeHook', 'build_prototype_dataloader', 'cache_path',
+    'check_class_coverage', 'compute_prototypes', 'find_prototype_head',
+    'load_prototypes', 'prototype_cache_key', 'save_prototypes',
+    'select_per_class', 'with_test_pipeline'
+]

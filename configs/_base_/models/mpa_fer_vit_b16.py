@@ -8,8 +8,11 @@
 # open_clip state dict of ViT-B-16 to data/clip/, or override it, e.g.
 #   --cfg-options model.clip.pretrained=/path/to/ViT-B-16.pt
 # `clip` is set once here and copied into backbone and head.
-# The class prototypes of loss_proto must be set before training (prototype
-# hook, MPAPromptHead.set_prototypes or head.prototypes='protos.pt').
+# The class prototypes of loss_proto (Eq. 6) are set before training by the
+# PrototypeHook below (cached in {work_dir}/prototypes/ unless `cache_dir`
+# is set, e.g. 'data/prototypes' to share them between runs; build them
+# offline with tools/misc/build_prototypes.py), or given as
+# head.prototypes='protos.pt'.
 model = dict(
     type='MPAFERClassifier',
     clip=dict(model_name='ViT-B-16', pretrained='data/clip/ViT-B-16.pt'),
@@ -60,3 +63,17 @@ model = dict(
             loss_weight=1.0),  # gamma
         prototypes=None),
 )
+
+custom_hooks = [
+    # Head class names must equal the dataset's classes, name by name.
+    dict(type='MPAClassNameCheckHook'),
+    # Class prototypes from the frozen CLIP over the training set (test
+    # pipeline). Skipped after --resume/load_from (they are in the
+    # checkpoint) and for heads without loss_proto (the baselines).
+    dict(
+        type='PrototypeHook',
+        samples_per_class=-1,  # -1: every training image ("Full")
+        seed=0,  # of the per-class subset when samples_per_class > 0
+        normalize=False,  # L2-normalise features before averaging
+        cache_dir=None),  # None: {work_dir}/prototypes
+]

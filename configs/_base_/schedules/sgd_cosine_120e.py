@@ -3,8 +3,9 @@
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='SGD', lr=0.032, momentum=0.9, weight_decay=5e-4),
-    # Frozen CLIP weights have requires_grad=False and are skipped by the
-    # default constructor; only prompt parameters reach the optimizer.
+    # Only parameters with requires_grad=True (the prompts) reach the
+    # optimizer; the frozen CLIP is left out with one summary log line.
+    constructor='MPATrainableOptimWrapperConstructor',
 )
 
 param_scheduler = [

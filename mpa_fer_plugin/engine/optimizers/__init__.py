@@ -1,0 +1,3 @@
+from .trainable_constructor import MPATrainableOptimWrapperConstructor
+
+__all__ = ['MPATrainableOptimWrapperConstructor']
