@@ -118,3 +118,19 @@ def tiny_mpa_cfg(tiny_clip_spec, tiny_descriptions):
         return cfg
 
     return make
+
+
+@pytest.fixture(scope='session')
+def fer_data():
+    """Writers of tiny dataset trees in the official layouts (fer_trees)."""
+    from types import SimpleNamespace
+
+    import fer_trees
+    return SimpleNamespace(
+        write_image=fer_trees.write_image,
+        rafdb_official=fer_trees.write_rafdb_official,
+        rafdb_folder=fer_trees.write_rafdb_folder,
+        affectnet=fer_trees.write_affectnet,
+        ferplus_csv=fer_trees.write_ferplus_csv,
+        ferplus_folder=fer_trees.write_ferplus_folder,
+        pixel_string=fer_trees.pixel_string)

@@ -29,7 +29,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Evaluate a model on the test set')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        'checkpoint',
+        help="checkpoint file, or 'none' to evaluate the model as built "
+        '(e.g. zero-shot CLIP, which has nothing to train)')
     parser.add_argument(
         '--work-dir',
         help='the directory to save the file containing evaluation metrics')
@@ -101,7 +104,14 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
 
-    cfg.load_from = args.checkpoint
+    if args.checkpoint.lower() == 'none':
+        cfg.load_from = None
+    else:
+        if not osp.isfile(args.checkpoint):
+            raise FileNotFoundError(
+                f'checkpoint {args.checkpoint!r} not found (pass none to '
+                'evaluate the model as built)')
+        cfg.load_from = args.checkpoint
 
     if args.amp:
         cfg.test_cfg = dict(cfg.get('test_cfg') or {}, fp16=True)

@@ -16,16 +16,26 @@ def _merged(argv):
     return test_tool.merge_args(Config.fromfile(args.config), args)
 
 
-def test_checkpoint_work_dir_and_show_dir():
+@pytest.fixture
+def ckpt(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'ckpt.pth').write_bytes(b'')
+    return 'ckpt.pth'
+
+
+def test_checkpoint_work_dir_and_show_dir(ckpt):
     cfg = _merged([DEMO, 'ckpt.pth'])
     assert cfg.load_from == 'ckpt.pth'
+    assert _merged([DEMO, 'none']).load_from is None
+    with pytest.raises(FileNotFoundError, match='missing.pth'):
+        _merged([DEMO, 'missing.pth'])
     assert cfg.work_dir == osp.join('./work_dirs', 'mpa_fer_demo')
     cfg = _merged([DEMO, 'ckpt.pth', '--show-dir', 'vis', '--interval', '3'])
     vis = cfg.default_hooks.visualization
     assert vis.enable is True and vis.out_dir == 'vis' and vis.interval == 3
 
 
-def test_tta_wraps_model_and_pipeline():
+def test_tta_wraps_model_and_pipeline(ckpt):
     cfg = _merged([DEMO, 'ckpt.pth', '--tta'])
     assert cfg.model.type == 'mmpretrain.AverageClsScoreTTA'
     assert cfg.model.module.type == 'MPAFERClassifier'
@@ -34,7 +44,7 @@ def test_tta_wraps_model_and_pipeline():
     assert [t.prob for t in last.transforms[0]] == [1., 0.]
 
 
-def test_amp_and_out_item_validation():
+def test_amp_and_out_item_validation(ckpt):
     assert _merged([DEMO, 'ckpt.pth', '--amp']).test_cfg.fp16 is True
     with pytest.raises(SystemExit):
         test_tool.parse_args([DEMO, 'ckpt.pth', '--out-item', 'metrics'])

@@ -3,7 +3,8 @@
 _base_ = ['./fer_common.py']
 
 dataset_type = 'AffectNet'
-data_root = 'data/affectnet'
+# Set the environment variable AFFECTNET_ROOT or edit this line.
+data_root = '{{$AFFECTNET_ROOT:data/affectnet}}'
 num_classes = 7
 data_preprocessor = dict(num_classes=num_classes)
 

@@ -5,7 +5,8 @@
 _base_ = ['./fer_common.py']
 
 dataset_type = 'FERPlus'
-data_root = 'data/ferplus'
+# Set the environment variable FERPLUS_ROOT or edit this line.
+data_root = '{{$FERPLUS_ROOT:data/ferplus}}'
 num_classes = 8
 data_preprocessor = dict(num_classes=num_classes)
 

@@ -3,7 +3,8 @@
 _base_ = ['./fer_common.py']
 
 dataset_type = 'RAFDB'
-data_root = 'data/rafdb/basic'
+# Set the environment variable RAFDB_ROOT or edit this line.
+data_root = '{{$RAFDB_ROOT:data/rafdb/basic}}'
 num_classes = 7
 data_preprocessor = dict(num_classes=num_classes)
 

@@ -3,10 +3,10 @@
 # train. Scores are CGLA (global + per-class top-16 local, Eqs. 8-10) at a
 # logit scale of 100; L = L_vt + L_t + L_v (Eq. 12).
 #
-# `clip.pretrained` is a placeholder path: download OpenAI's ViT-B-16.pt
-# (TorchScript archive; QuickGELU is detected automatically) or an
-# open_clip state dict of ViT-B-16 to data/clip/, or override it, e.g.
-#   --cfg-options model.clip.pretrained=/path/to/ViT-B-16.pt
+# CLIP weights: OpenAI's ViT-B-16.pt (TorchScript archive; QuickGELU is
+# detected automatically) or an open_clip state dict, at
+# data/clip/ViT-B-16.pt, or wherever the CLIP_B16 environment variable
+# points, or override it: --cfg-options model.clip.pretrained=/path/x.pt
 # `clip` is set once here and copied into backbone and head.
 # The class prototypes of loss_proto (Eq. 6) are set before training by the
 # PrototypeHook below (cached in {work_dir}/prototypes/ unless `cache_dir`
@@ -15,7 +15,7 @@
 # head.prototypes='protos.pt'.
 model = dict(
     type='MPAFERClassifier',
-    clip=dict(model_name='ViT-B-16', pretrained='data/clip/ViT-B-16.pt'),
+    clip=dict(model_name='ViT-B-16', pretrained='{{$CLIP_B16:data/clip/ViT-B-16.pt}}'),
     data_preprocessor=dict(
         type='ClsDataPreprocessor',
         # CLIP's normalisation in 0-255 scale (method.md §5).

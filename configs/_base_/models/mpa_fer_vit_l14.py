@@ -2,10 +2,10 @@
 # come from the weights; N_p = 8 as for B/16 (method.md §7 #4). At 224 px
 # the tower has 24 layers and 256 patches.
 #
-# `clip.pretrained` is a placeholder path (OpenAI ViT-L-14.pt or an
-# open_clip state dict); override with
+# CLIP weights (OpenAI ViT-L-14.pt or an open_clip state dict): at
+# data/clip/ViT-L-14.pt, or the CLIP_L14 environment variable, or
 #   --cfg-options model.clip.pretrained=/path/to/ViT-L-14.pt
 _base_ = ['./mpa_fer_vit_b16.py']
 
 model = dict(
-    clip=dict(model_name='ViT-L-14', pretrained='data/clip/ViT-L-14.pt'))
+    clip=dict(model_name='ViT-L-14', pretrained='{{$CLIP_L14:data/clip/ViT-L-14.pt}}'))
