@@ -1,16 +1,24 @@
 """`make demo`: MPA-FER end to end on the embedded demo world (CPU).
 
-Steps, each with visible progress:
+Steps, each printed as it starts, with the tools' own progress logs:
 
-1. write the generated faces (RAF-DB layout) to ``data/synthetic_fer``;
-2. write the tiny demo CLIP to ``data/demo_clip``;
-3. train ``configs/mpa_fer_demo.py`` with ``tools/train.py``;
-4. evaluate the last checkpoint with ``tools/test.py``;
-5. print WAR, UAR and per-class recall.
+1. generate the faces in the RAF-DB layout (``data/synthetic_fer``);
+2. check the tiny CLIP pretrained by ``tools/misc/pretrain_tiny_clip.py``
+   (committed under ``configs/demo_assets/tiny_clip``; ``--pretrain-clip``
+   rebuilds it into ``data/demo_clip`` instead);
+3. zero-shot CLIP (``configs/demo_ablation/zsclip.py``): evaluate the
+   model as built (nothing to train) with ``tools/test.py CONFIG none``;
+4. train ``configs/mpa_fer_demo.py`` with ``tools/train.py`` (its
+   ``PrototypeHook`` builds the class prototypes first);
+5. evaluate the last checkpoint with ``tools/test.py``;
+6. draw the confusion matrix and the training curves, and print WAR, UAR
+   and per-class recall of zero-shot CLIP and MPA-FER.
 
-Existing data and weights are reused; pass ``--fresh`` to rebuild them.
+Existing data (of the requested size) is reused; ``--fresh`` rebuilds it.
+Smaller worlds for tests: ``--num-train``, ``--num-test``, ``--epochs``.
 """
 import argparse
+import hashlib
 import json
 import os
 import os.path as osp
@@ -18,17 +26,62 @@ import shutil
 import subprocess
 import sys
 import time
-from typing import List, Optional
+from typing import Dict, List, Optional, Sequence
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, ROOT)
+#: The committed tiny CLIP (see its provenance.json).
+DEMO_CLIP = 'configs/demo_assets/tiny_clip/tiny_clip.pth'
+#: Marker file of a work dir written by this tool (it may be wiped).
+MARKER = 'demo_run.json'
+#: RAF-DB's training-set class counts in canonical order (Anger, Disgust,
+#: Fear, Sadness, Happiness, Surprise, Neutral): the demo world is as
+#: imbalanced as RAF-DB, so WAR and UAR differ as they do there.
+RAFDB_CLASS_COUNTS = (705, 717, 281, 1982, 4772, 1290, 2524)
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    """Parse the command line (``argv`` defaults to ``sys.argv[1:]``)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--work-dir', default='work_dirs/demo')
+    parser.add_argument('--config', default='configs/mpa_fer_demo.py')
+    parser.add_argument('--zero-shot-config',
+                        default='configs/demo_ablation/zsclip.py')
+    parser.add_argument('--data-root', default='data/synthetic_fer')
+    parser.add_argument('--num-train', type=int, default=700,
+                        help='generated training faces (default: 700)')
+    parser.add_argument('--num-test', type=int, default=700,
+                        help='generated test faces (default: 700)')
+    parser.add_argument('--data-seed', type=int, default=0)
+    parser.add_argument('--class-weights', type=float, nargs=7,
+                        default=list(RAFDB_CLASS_COUNTS),
+                        help='relative class frequencies, canonical order '
+                        "(default: RAF-DB's)")
+    parser.add_argument('--clip', default=DEMO_CLIP,
+                        help='tiny CLIP weights (default: the committed '
+                        'ones)')
+    parser.add_argument('--pretrain-clip', action='store_true',
+                        help='pretrain the tiny CLIP into data/demo_clip '
+                        '(once; reused afterwards) and use it')
+    parser.add_argument('--epochs', type=int, default=None,
+                        help="training epochs (default: the config's)")
+    parser.add_argument('--no-plots', action='store_true',
+                        help='skip the confusion-matrix and curve PNGs')
+    parser.add_argument('--fresh', action='store_true',
+                        help='regenerate the data (and a --pretrain-clip '
+                        'CLIP)')
+    return parser.parse_args(argv)
 
 
 def _run(cmd: List[str]) -> None:
+    """Run a tool from the repository root, streaming its output."""
     print('$ ' + ' '.join(cmd), flush=True)
     env = dict(os.environ, HF_HUB_OFFLINE='1',
                PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''))
     subprocess.run(cmd, check=True, cwd=ROOT, env=env)
+
+
+def _abs(path: str) -> str:
+    return path if osp.isabs(path) else osp.join(ROOT, path)
 
 
 def _last_checkpoint(work_dir: str) -> str:
@@ -39,78 +92,191 @@ def _last_checkpoint(work_dir: str) -> str:
         return f.read().strip()
 
 
-def format_metrics(metrics: dict, classes: List[str]) -> str:
-    """Render test metrics as a Markdown table (WAR, UAR, per-class)."""
-    rows = [('WAR (accuracy)', metrics['accuracy/top1']),
-            ('UAR (macro recall)', metrics['single-label/recall'])]
-    per_class = metrics.get('per_class/recall_classwise')
-    if per_class is not None:
-        rows += [(f'recall {name}', value)
-                 for name, value in zip(classes, per_class)]
+def prepare_work_dir(work_dir: str) -> None:
+    """Empty a work dir of an earlier demo run, or create it.
+
+    A non-empty folder that this tool did not create (no :data:`MARKER`)
+    is never deleted.
+    """
+    if osp.isdir(work_dir) and os.listdir(work_dir):
+        if not osp.isfile(osp.join(work_dir, MARKER)):
+            raise FileExistsError(
+                f'{work_dir} is not empty and was not written by '
+                'tools/demo.py; pass another --work-dir')
+        shutil.rmtree(work_dir)
+    os.makedirs(work_dir, exist_ok=True)
+
+
+def ensure_data(data_root: str, num_train: int, num_test: int,
+                seed: int, fresh: bool = False,
+                class_weights: Sequence[float] = RAFDB_CLASS_COUNTS) -> None:
+    """Generate the faces unless ``data_root`` already holds this world.
+
+    Args:
+        data_root (str): Output folder (RAF-DB layout).
+        num_train (int): Training faces.
+        num_test (int): Test faces.
+        seed (int): Seed of the faces.
+        fresh (bool): Regenerate even if the folder holds this world.
+            Defaults to False.
+        class_weights (Sequence[float]): Relative class frequencies in
+            canonical order. Defaults to :data:`RAFDB_CLASS_COUNTS`.
+    """
+    stamp_file = osp.join(data_root, 'demo_world.json')
+    stamp = dict(num_train=num_train, num_test=num_test, seed=seed,
+                 size=100, num_classes=7,
+                 class_weights=[float(w) for w in class_weights])
+    if not fresh and osp.isfile(stamp_file):
+        with open(stamp_file) as f:
+            if json.load(f) == stamp:
+                print(f'  reusing {data_root} ({num_train} train / '
+                      f'{num_test} test faces, seed {seed})', flush=True)
+                return
+    shutil.rmtree(data_root, ignore_errors=True)
+    _run([sys.executable, 'tools/dataset_converters/make_synthetic_fer.py',
+          data_root, '--num-train', str(num_train), '--num-test',
+          str(num_test), '--seed', str(seed), '--class-weights'] +
+         [f'{w:g}' for w in class_weights])
+    with open(stamp_file, 'w') as f:
+        json.dump(stamp, f)
+
+
+def check_clip(path: str) -> Dict:
+    """Check the CLIP file against its ``provenance.json`` if there is one."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'tiny CLIP weights not found: {path}')
+    record = {}
+    prov = osp.join(osp.dirname(path), 'provenance.json')
+    if osp.isfile(prov):
+        with open(prov) as f:
+            record = json.load(f)
+        with open(path, 'rb') as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+        if record.get('sha256') not in (None, digest):
+            raise ValueError(f'{path} does not match the SHA-256 in {prov}')
+    size = osp.getsize(path) / 2**20
+    zs = record.get('zero_shot_top1_heldout')
+    print(f'  {path}: {size:.1f} MiB'
+          + (f', pretrained with open_clip.ClipLoss ({record["steps"]} '
+             f'steps); zero-shot top-1 on its held-out faces {zs:.1f}%'
+             if zs is not None else ''), flush=True)
+    return record
+
+
+def format_table(results: Dict[str, dict], classes: List[str]) -> str:
+    """Markdown table of WAR, UAR and per-class recall (in %) per model.
+
+    Args:
+        results (dict[str, dict]): Model name -> test metrics of
+            ``tools/test.py --out-item metrics``.
+        classes (list[str]): Class names in label order.
+
+    Returns:
+        str: The table.
+    """
+    names = list(results)
+    rows = [('WAR (accuracy)', [m['accuracy/top1'] for m in
+                                results.values()]),
+            ('UAR (mean class recall)',
+             [m['single-label/recall'] for m in results.values()])]
+    for i, cls in enumerate(classes):
+        rows.append((f'recall {cls}', [
+            m['per_class/recall_classwise'][i] for m in results.values()]))
     width = max(len(r[0]) for r in rows)
-    lines = [f'| {"metric".ljust(width)} | value |',
-             f'|{"-" * (width + 2)}|-------|']
-    lines += [f'| {name.ljust(width)} | {value:5.1f} |'
-              for name, value in rows]
+    cols = [max(len(n), 5) for n in names]
+    lines = ['| ' + 'metric (%)'.ljust(width) + ' | ' + ' | '.join(
+        n.rjust(c) for n, c in zip(names, cols)) + ' |',
+        '|' + '-' * (width + 2) + '|' + '|'.join(
+            '-' * (c + 1) + ':' for c in cols) + '|']
+    for name, values in rows:
+        lines.append('| ' + name.ljust(width) + ' | ' + ' | '.join(
+            f'{v:.1f}'.rjust(c) for v, c in zip(values, cols)) + ' |')
     return '\n'.join(lines)
 
 
-def main(argv: Optional[List[str]] = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--work-dir', default='work_dirs/demo')
-    parser.add_argument('--config', default='configs/mpa_fer_demo.py')
-    parser.add_argument('--data-root', default='data/synthetic_fer')
-    parser.add_argument('--clip-dir', default='data/demo_clip')
-    parser.add_argument('--fresh', action='store_true',
-                        help='regenerate data and CLIP weights')
-    args = parser.parse_args(argv)
+def main(argv: Optional[List[str]] = None) -> Dict[str, dict]:
+    """Run the demo; return the test metrics per model."""
+    args = parse_args(argv)
     start = time.time()
     py = sys.executable
+    work_dir = _abs(args.work_dir)
+    data_root = _abs(args.data_root)
+    prepare_work_dir(work_dir)
+    with open(osp.join(work_dir, MARKER), 'w') as f:
+        json.dump(vars(args), f, indent=2)
 
-    data_root = osp.join(ROOT, args.data_root)
-    clip_dir = osp.join(ROOT, args.clip_dir)
-    if args.fresh:
-        shutil.rmtree(data_root, ignore_errors=True)
-        shutil.rmtree(clip_dir, ignore_errors=True)
+    print(f'[1/6] generated faces -> {args.data_root}', flush=True)
+    ensure_data(data_root, args.num_train, args.num_test, args.data_seed,
+                args.fresh, args.class_weights)
 
-    print('[1/4] generated faces', flush=True)
-    if osp.isfile(osp.join(data_root, 'EmoLabel',
-                           'list_patition_label.txt')):
-        print(f'  reusing {args.data_root}')
-    else:
-        _run([py, 'tools/dataset_converters/make_synthetic_fer.py',
-              args.data_root, '--num-train', '700', '--num-test', '210',
-              '--seed', '0'])
+    print('[2/6] tiny CLIP', flush=True)
+    clip = args.clip
+    if args.pretrain_clip:
+        clip_dir = _abs('data/demo_clip')
+        clip = osp.join(clip_dir, 'tiny_clip.pth')
+        if args.fresh or not osp.isfile(clip):
+            _run([py, 'tools/misc/pretrain_tiny_clip.py', clip_dir])
+    check_clip(_abs(clip))
 
-    print('[2/4] tiny CLIP weights', flush=True)
-    if osp.isfile(osp.join(clip_dir, 'tiny_clip.pt')):
-        print(f'  reusing {args.clip_dir}')
-    else:
-        _run([py, 'tools/misc/make_tiny_clip.py', args.clip_dir])
+    opts = [f'model.clip.pretrained={clip}'] if clip != DEMO_CLIP else []
+    if args.data_root != 'data/synthetic_fer':
+        opts += [f'{k}.dataset.data_root={args.data_root}'
+                 for k in ('train_dataloader', 'val_dataloader',
+                           'test_dataloader')]
+    cfg_opts = ['--cfg-options'] + opts if opts else []
+    train_opts = list(opts)
+    if args.epochs is not None:
+        train_opts += [f'train_cfg.max_epochs={args.epochs}',
+                       f'param_scheduler.1.T_max={max(1, args.epochs - 1)}']
+    train_cfg_opts = ['--cfg-options'] + train_opts if train_opts else []
 
-    print('[3/4] training', flush=True)
-    cfg_opts = ['--cfg-options', f'data_root={args.data_root}',
-                f'model.clip.pretrained={args.clip_dir}/tiny_clip.pt',
-                f'train_dataloader.dataset.data_root={args.data_root}',
-                f'val_dataloader.dataset.data_root={args.data_root}',
-                f'test_dataloader.dataset.data_root={args.data_root}']
-    _run([py, 'tools/train.py', args.config, '--work-dir', args.work_dir] +
+    print('[3/6] zero-shot CLIP (no training) on the test split', flush=True)
+    zs_dir = osp.join(args.work_dir, 'zero_shot')
+    zs_out = osp.join(zs_dir, 'test_metrics.json')
+    _run([py, 'tools/test.py', args.zero_shot_config, 'none',
+          '--work-dir', zs_dir, '--out', zs_out, '--out-item', 'metrics'] +
          cfg_opts)
 
-    print('[4/4] evaluation', flush=True)
-    ckpt = _last_checkpoint(osp.join(ROOT, args.work_dir))
-    out = osp.join(args.work_dir, 'test_metrics.json')
-    _run([py, 'tools/test.py', args.config, ckpt, '--work-dir',
-          args.work_dir, '--out', out, '--out-item', 'metrics'] + cfg_opts)
-    with open(osp.join(ROOT, out)) as f:
-        metrics = json.load(f)
+    print('[4/6] class prototypes + training MPA-FER', flush=True)
+    _run([py, 'tools/train.py', args.config, '--work-dir', args.work_dir] +
+         train_cfg_opts)
 
+    print('[5/6] evaluating the last checkpoint on the test split',
+          flush=True)
+    ckpt = _last_checkpoint(work_dir)
+    test_dir = osp.join(args.work_dir, 'test')
+    out = osp.join(test_dir, 'test_metrics.json')
+    _run([py, 'tools/test.py', args.config, ckpt, '--work-dir', test_dir,
+          '--out', out, '--out-item', 'metrics'] + cfg_opts)
+
+    cm_png = osp.join(args.work_dir, 'confusion_matrix.png')
+    curves_png = osp.join(args.work_dir, 'training_curves.png')
+    if args.no_plots:
+        print('[6/6] results (plots skipped)', flush=True)
+    else:
+        print('[6/6] confusion matrix, training curves and results',
+              flush=True)
+        _run([py, 'tools/analysis_tools/confusion_matrix.py', args.config,
+              ckpt, '--show-path', cm_png, '--include-values'] + cfg_opts)
+        _run([py, 'tools/analysis_tools/plot_curves.py', args.work_dir,
+              '--keys', 'loss', 'loss_cls', 'accuracy/top1',
+              'single-label/recall', '--out', curves_png, '--title',
+              'MPA-FER on the demo world'])
+
+    results = {}
+    for name, path in (('zero-shot CLIP', zs_out), ('MPA-FER', out)):
+        with open(_abs(path)) as f:
+            results[name] = json.load(f)
     from mpa_fer_plugin.datasets.categories import FER7_CLASSES
-    print('\nMPA-FER on the synthetic demo world (test split):')
-    print(format_metrics(metrics, list(FER7_CLASSES)))
-    print(f'\nmetrics: {out}; checkpoint: {ckpt}; '
-          f'total {time.time() - start:.0f} s')
-    return metrics
+    print(f'\nDemo world: {args.num_train} train / {args.num_test} test '
+          f'generated faces (seed {args.data_seed}, RAF-DB class balance '
+          f'unless changed); tiny CLIP {clip}; test split:')
+    print(format_table(results, list(FER7_CLASSES)))
+    print(f'\nmetrics: {zs_out}, {out}; checkpoint: {ckpt}')
+    if not args.no_plots:
+        print(f'plots: {cm_png}, {curves_png}')
+    print(f'total {time.time() - start:.0f} s', flush=True)
+    return results
 
 
 if __name__ == '__main__':
