@@ -63,12 +63,12 @@ def test_auto_scale_lr_without_base_is_an_error(tmp_path):
         _merged([str(cfg_file), '--auto-scale-lr'])
 
 
-def test_flexible_runner_is_honoured(small_world_cfg, tmp_path):
+def test_flexible_runner_is_honoured(small_world, tmp_path):
     """runner_type=FlexibleRunner trains through RUNNERS.build."""
     work = tmp_path / 'work'
-    train.main([small_world_cfg, '--work-dir', str(work), '--cfg-options',
-                'runner_type=FlexibleRunner', 'train_cfg.max_epochs=1',
-                'train_cfg.val_interval=5'])
+    train.main([small_world['config'], '--work-dir', str(work),
+                '--cfg-options', 'runner_type=FlexibleRunner',
+                'train_cfg.max_epochs=1', 'train_cfg.val_interval=5'])
     assert (work / 'epoch_1.pth').is_file()
     log = next(work.glob('*/*.log')).read_text()
     assert 'FlexibleRunner' in log or 'strategy' in log.lower()
