@@ -164,3 +164,11 @@ def test_tokenizer_is_offline_and_dims(reference, monkeypatch):
                        tok_named(['a smiling face']))
     model = load_clip(dict(model_cfg=TINY), use_cache=False)
     assert clip_dims(model) == (32, 64, 64)
+
+
+def test_local_dir_without_weights_is_an_error(tmp_path):
+    (tmp_path / 'open_clip_config.json').write_text(
+        json.dumps({'model_cfg': TINY, 'preprocess_cfg': {}}))
+    (tmp_path / 'weights.pt').write_bytes(b'')  # a suffix open_clip ignores
+    with pytest.raises(FileNotFoundError, match='no weights file'):
+        load_clip(dict(model_name=f'local-dir:{tmp_path}'), use_cache=False)

@@ -34,6 +34,8 @@ def test_quick_run_reports_every_figure(benchmark, tmp_path, capsys):
             assert 0 < r['min_s'] <= r['median_s'] <= r['max_s']
             assert r['ratio_min'] <= r['ratio'] <= r['ratio_max']
             assert r['ratio_of_minima'] > 0
+            assert r['cpu_median_s'] > 0
+            assert r['cpu_ratio_min'] <= r['cpu_ratio'] <= r['cpu_ratio_max']
         assert rows['open_clip zero-shot']['ratio'] == pytest.approx(1.0)
 
     variants = {'MPA-FER', 'IVLP', 'CoOp', 'full fine-tuning (image tower)'}

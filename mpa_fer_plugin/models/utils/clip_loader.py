@@ -31,6 +31,7 @@ import os.path as osp
 import socket
 import threading
 import zipfile
+from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
 import torch
@@ -164,6 +165,12 @@ def _create(spec: Dict[str, Any]) -> torch.nn.Module:
         if not osp.isdir(folder):
             raise FileNotFoundError(
                 f'CLIP folder {folder!r} (from {name!r}) does not exist')
+        from open_clip.factory import _find_checkpoint_in_dir
+        if _find_checkpoint_in_dir(Path(folder)) is None:
+            # open_clip would only log a warning and return random weights.
+            raise FileNotFoundError(
+                f'CLIP folder {folder!r} has no weights file '
+                '(*.safetensors, *.bin or *.pth)')
         return open_clip.create_model(
             name, force_quick_gelu=bool(quick_gelu))
 
