@@ -33,3 +33,46 @@ def set_default_dataloader_cfg(cfg: Config,
             loader['persistent_workers'] = False
     if workers == 0 and loader.get('persistent_workers'):
         loader['persistent_workers'] = False
+
+
+#: Environment variable that lets every loading path unpickle arbitrary
+#: objects from checkpoints (trusted files only); set by
+#: ``--trust-checkpoint``.
+TRUST_ENV = 'MPA_FER_TRUST_CHECKPOINTS'
+
+
+def add_runtime_args(parser) -> None:
+    """Add the runtime flags every tool in ``tools/`` shares.
+
+    ``--threads`` fixes the number of CPU threads (results on CPU depend
+    on it); ``--trust-checkpoint`` opts in to full unpickling of
+    checkpoint files.
+
+    Args:
+        parser (argparse.ArgumentParser): The tool's parser.
+    """
+    parser.add_argument(
+        '--threads', type=int, default=None,
+        help='CPU threads for torch/OpenMP (results on CPU depend on it)')
+    parser.add_argument(
+        '--trust-checkpoint', action='store_true',
+        help='load checkpoints with full unpickling, which can run code '
+        f'from the file (trusted files only; or set {TRUST_ENV}=1)')
+
+
+def apply_runtime_args(args) -> None:
+    """Apply the flags of :func:`add_runtime_args` to this process.
+
+    Args:
+        args (argparse.Namespace): Parsed arguments.
+    """
+    import os
+    if getattr(args, 'trust_checkpoint', False):
+        os.environ[TRUST_ENV] = '1'
+    threads = getattr(args, 'threads', None)
+    if threads is not None:
+        if threads < 1:
+            raise ValueError(f'--threads={threads} must be >= 1')
+        import torch
+        os.environ['OMP_NUM_THREADS'] = str(threads)
+        torch.set_num_threads(threads)
