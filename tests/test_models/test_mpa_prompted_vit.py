@@ -114,6 +114,66 @@ def test_with_cp_same_result(tiny_clip_spec, images):
     torch.testing.assert_close(a.prompts.grad, b.prompts.grad)
 
 
+def _saved_bytes(fn):
+    """Bytes of the distinct non-parameter tensors autograd saves in fn."""
+    seen, total = set(), [0]
+
+    def pack(t):
+        ptr = t.untyped_storage().data_ptr()
+        if not isinstance(t, torch.nn.Parameter) and ptr not in seen:
+            seen.add(ptr)
+            total[0] += t.untyped_storage().nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = fn()
+    return out, total[0]
+
+
+@pytest.mark.parametrize('with_cp', [True, 1])
+def test_with_cp_identical_model_gradients(tiny_mpa_cfg, with_cp):
+    """Checkpointing (all blocks or the first) keeps every gradient."""
+    from mmpretrain.structures import DataSample
+    gen = torch.Generator().manual_seed(2)
+    x = torch.randn(4, 3, 32, 32, generator=gen)
+    samples = [DataSample().set_gt_label(i) for i in (0, 3, 4, 6)]
+    grads, saved = [], []
+    for cp in (False, with_cp):
+        torch.manual_seed(0)
+        model = MODELS.build(tiny_mpa_cfg(
+            backbone=dict(with_cp=cp), head=dict(loss_proto=None)))
+        model.train()
+        losses, nbytes = _saved_bytes(
+            lambda: model(x, samples, mode='loss'))
+        sum(v for k, v in losses.items() if 'loss' in k).backward()
+        grads.append({n: p.grad.clone() for n, p in model.named_parameters()
+                      if p.requires_grad})
+        saved.append(nbytes)
+        clear_clip_cache()
+    assert set(grads[0]) == set(grads[1]) and len(grads[0]) >= 2
+    for name, g in grads[0].items():
+        torch.testing.assert_close(grads[1][name], g, msg=name)
+    # What makes it save memory: fewer activations kept for backward.
+    assert saved[1] < saved[0]
+
+
+def test_with_cp_layer_count_and_checks(tiny_clip_spec, images):
+    assert build(tiny_clip_spec, with_cp=True).cp_layers == 2
+    assert build(tiny_clip_spec, with_cp=1).cp_layers == 1
+    assert build(tiny_clip_spec).cp_layers == 0
+    with pytest.raises(ValueError, match=r'with_cp=3 .*\[0, 2\]'):
+        build(tiny_clip_spec, with_cp=3)
+    with pytest.raises(ValueError, match="with_cp='all'"):
+        build(tiny_clip_spec, with_cp='all')
+    # No gradients wanted: nothing is checkpointed, same features.
+    vit = build(tiny_clip_spec, num_prompts=2, with_cp=True)
+    with torch.no_grad():
+        a = vit(images)[0]
+    vit.cp_layers = 0
+    with torch.no_grad():
+        torch.testing.assert_close(vit(images)[0], a)
+
+
 def test_wrong_input_size(tiny_clip_spec):
     vit = build(tiny_clip_spec, num_prompts=0)
     with pytest.raises(ValueError, match='built for 16'):

@@ -1,5 +1,5 @@
 """The frozen CLIP image tower with deep visual prompts (MPA-FER Eq. 5)."""
-from typing import Optional, Tuple
+from typing import Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -82,8 +82,16 @@ class MPAPromptedViT(BaseModule):
             ``'ln_post_proj'`` (``ln_post`` then ``proj``, like the class
             token) or ``'proj'`` (``proj`` only); method.md §7 #5.
             Defaults to ``'ln_post_proj'``.
-        with_cp (bool): Use activation checkpointing over the frozen blocks
-            (trades compute for memory). Defaults to False.
+        with_cp (bool | int): Activation checkpointing of the frozen blocks
+            (``torch.utils.checkpoint``, non-reentrant): only each block's
+            input is kept for backward and the block is recomputed there,
+            trading about one extra forward pass for the activation
+            memory. ``True`` checkpoints every block, an int ``n`` the
+            first ``n`` blocks, ``False``/``0`` none. open_clip's
+            ``visual.set_grad_checkpointing(True)`` is honoured too (every
+            block). Applies only when the tokens need gradients (training
+            the prompts); gradients are the same as without it.
+            Defaults to False.
         init_cfg (dict, optional): Only ``type='Pretrained'`` is allowed
             (others would overwrite the frozen CLIP). Defaults to None.
     """
@@ -95,7 +103,7 @@ class MPAPromptedViT(BaseModule):
                  prompt_init_std: float = 0.02,
                  out_patches: Optional[bool] = None,
                  patch_proj: str = 'ln_post_proj',
-                 with_cp: bool = False,
+                 with_cp: Union[bool, int] = False,
                  init_cfg: Optional[dict] = None) -> None:
         check_init_cfg(init_cfg, type(self).__name__)
         super().__init__(init_cfg=init_cfg)
@@ -139,6 +147,15 @@ class MPAPromptedViT(BaseModule):
                              prompt_depth or self.num_layers)
         self.patch_proj = patch_proj
         self.out_patches = out_patches
+        if isinstance(with_cp, bool):
+            self.cp_layers = self.num_layers if with_cp else 0
+        elif isinstance(with_cp, int) and 0 <= with_cp <= self.num_layers:
+            self.cp_layers = with_cp
+        else:
+            raise ValueError(
+                f'with_cp={with_cp!r} must be a bool or an int in '
+                f'[0, {self.num_layers}] (blocks to checkpoint, from the '
+                'first)')
         self.with_cp = with_cp
         self.grid_size = tuple(visual.grid_size)
         if num_prompts > 0:
@@ -210,8 +227,8 @@ class MPAPromptedViT(BaseModule):
                 x = torch.cat([x[:, :1], prompts, rest], dim=1)
             if not transformer.batch_first:
                 x = x.transpose(0, 1)
-            if (self.with_cp or transformer.grad_checkpointing) and \
-                    x.requires_grad:
+            if (i < self.cp_layers or transformer.grad_checkpointing) \
+                    and x.requires_grad and torch.is_grad_enabled():
                 x = checkpoint(block, x, use_reentrant=False)
             else:
                 x = block(x)
