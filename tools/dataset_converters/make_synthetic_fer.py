@@ -1,18 +1,20 @@
-"""Write a synthetic FER dataset in the official RAF-DB layout.
+"""Write the synthetic FER demo world in the official RAF-DB layout.
 
-Example::
+Example (the demo world of ``make demo``)::
 
     python tools/dataset_converters/make_synthetic_fer.py data/synthetic_fer \
-        --num-train 700 --num-test 140 --size 100 --seed 0 --classes 7
+        --num-train 1400 --num-test 2100 --size 64 --seed 0
 
 The output is read by ``RAFDB(data_root='data/synthetic_fer')`` and by
-``configs/_base_/datasets/synthetic_fer.py``.
+``configs/_base_/datasets/synthetic_fer.py``; it also holds per-image
+region masks and a manifest (see ``mpa_fer_plugin.datasets.synthetic``).
+A non-empty output folder is refused unless ``--overwrite`` is given.
 """
 import argparse
 from typing import List, Optional
 
 from mpa_fer_plugin.datasets.categories import FER_CLASSES
-from mpa_fer_plugin.datasets.synthetic import generate_synthetic_fer
+from mpa_fer_plugin.datasets.synthetic import SHIFTS, generate_synthetic_fer
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -34,6 +36,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--class-weights', type=float, nargs='+',
                         help='relative class frequencies in the order '
                         f'{", ".join(FER_CLASSES)} (default: balanced)')
+    parser.add_argument('--test-shift', nargs='+', choices=SHIFTS,
+                        default=[], help='factors drawn from a shifted '
+                        'distribution in the test split only')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='clear a non-empty output folder first')
     return parser.parse_args(argv)
 
 
@@ -47,7 +54,9 @@ def main(argv: Optional[List[str]] = None) -> None:
         size=args.size,
         seed=args.seed,
         num_classes=args.classes,
-        class_weights=args.class_weights)
+        class_weights=args.class_weights,
+        test_shift=args.test_shift,
+        overwrite=args.overwrite)
     for split, per_class in counts.items():
         print(f'{split}: ' + ', '.join(
             f'{name}={n}' for name, n in zip(FER_CLASSES, per_class)))
