@@ -3,9 +3,17 @@
 ``method.md`` §3.3: granularity 1 is ``"a photo of [class]"``, granularity 2
 ``"a photo of a person making a facial expression of [class]"`` and
 granularity 3 is template 2 followed by an LLM-written description of the
-expression's facial features. Template 3 is the paper's best setting.
+expression's facial features (S4: ``"...of {cls}, {desc}"``). Template 3 is
+the paper's best setting.
+
+Punctuation: the granularity-3 prompt ends with the description as written
+(``end_period=False``, the template as quoted in method.md §3.3);
+``end_period=True`` appends a final ``"."`` when the description has none
+(this package's behaviour before issue 11).
 """
 from typing import Dict, List, Mapping, Optional, Sequence
+
+import torch
 
 #: Format strings per granularity; ``{cls}`` is the lower-cased class name,
 #: ``{desc}`` one description (granularity 3 only).
@@ -18,7 +26,8 @@ HARD_PROMPT_TEMPLATES: Dict[int, str] = {
 
 def format_hard_prompt(classname: str,
                        granularity: int = 3,
-                       description: Optional[str] = None) -> str:
+                       description: Optional[str] = None,
+                       end_period: bool = False) -> str:
     """Build one hard prompt.
 
     Args:
@@ -26,6 +35,9 @@ def format_hard_prompt(classname: str,
         granularity (int): 1, 2 or 3 (see :data:`HARD_PROMPT_TEMPLATES`).
             Defaults to ``3``.
         description (str, optional): Required for granularity 3.
+        end_period (bool): Granularity 3: append ``"."`` to a description
+            that does not end with one. Defaults to False (the template as
+            quoted in method.md §3.3).
 
     Returns:
         str: The prompt text.
@@ -40,14 +52,62 @@ def format_hard_prompt(classname: str,
         raise ValueError(f'granularity 3 needs a non-empty description for '
                          f'class {classname!r}')
     desc = description.strip()
-    if not desc.endswith('.'):
+    if end_period and not desc.endswith('.'):
         desc += '.'
     return HARD_PROMPT_TEMPLATES[3].format(cls=cls, desc=desc)
 
 
+def derangement(n: int, seed: int = 0) -> List[int]:
+    """A seeded random permutation of ``range(n)`` without fixed points.
+
+    Used by the shuffled-descriptions control: class ``c`` gets the
+    descriptions of class ``perm[c] != c``. Deterministic for a given
+    ``(n, seed)`` (rejection sampling with a seeded generator).
+
+    Args:
+        n (int): Number of items, >= 2.
+        seed (int): Seed of the draw. Defaults to 0.
+
+    Returns:
+        list[int]: The permutation.
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
+        raise ValueError(f'a derangement needs n >= 2 items, got {n!r}')
+    gen = torch.Generator().manual_seed(int(seed))
+    while True:
+        perm = torch.randperm(n, generator=gen).tolist()
+        if all(p != i for i, p in enumerate(perm)):
+            return perm
+
+
+def shuffle_descriptions(classnames: Sequence[str],
+                         descriptions: Mapping[str, Sequence[str]],
+                         seed: int = 0) -> Dict[str, List[str]]:
+    """Give every class another class's descriptions (a control).
+
+    Args:
+        classnames (Sequence[str]): Class names in model order.
+        descriptions (Mapping[str, Sequence[str]]): Class name ->
+            descriptions (case-insensitive keys).
+        seed (int): Seed of the :func:`derangement`. Defaults to 0.
+
+    Returns:
+        dict[str, list[str]]: ``classnames[c]`` -> the descriptions of
+        ``classnames[perm[c]]``.
+    """
+    lookup = {k.strip().lower(): list(v) for k, v in descriptions.items()}
+    missing = [c for c in classnames if c.strip().lower() not in lookup]
+    if missing:
+        raise ValueError(f'descriptions are missing classes {missing}')
+    perm = derangement(len(classnames), seed)
+    return {c: lookup[classnames[p].strip().lower()]
+            for c, p in zip(classnames, perm)}
+
+
 def build_hard_prompts(classnames: Sequence[str],
                        descriptions: Optional[Mapping[str, Sequence[str]]],
-                       granularity: int = 3) -> List[List[str]]:
+                       granularity: int = 3,
+                       end_period: bool = False) -> List[List[str]]:
     """Build the hard prompts of every class.
 
     Args:
@@ -55,6 +115,8 @@ def build_hard_prompts(classnames: Sequence[str],
         descriptions (Mapping[str, Sequence[str]], optional): Class name ->
             descriptions (case-insensitive keys); needed for granularity 3.
         granularity (int): 1, 2 or 3. Defaults to ``3``.
+        end_period (bool): See :func:`format_hard_prompt`. Defaults to
+            False.
 
     Returns:
         list[list[str]]: For each class, its prompts (one for granularity
@@ -76,5 +138,6 @@ def build_hard_prompts(classnames: Sequence[str],
         if not descs:
             raise ValueError(f'class {c!r} has no descriptions')
         prompts.append(
-            [format_hard_prompt(c, granularity, d) for d in descs])
+            [format_hard_prompt(c, granularity, d, end_period)
+             for d in descs])
     return prompts

@@ -73,14 +73,19 @@ def test_class_specific_ctx(tiny_clip_spec):
     assert head.prompt_learner.ctx.shape == (7, 10, 64)
 
 
-def test_hard_prompt_features(tiny_clip_spec, tiny_descriptions):
+@pytest.mark.parametrize('end_period', [False, True])
+def test_hard_prompt_features(tiny_clip_spec, tiny_descriptions, end_period):
     """Granularity 3: mean of normalised encoded descriptions per class."""
-    head = build_head(tiny_clip_spec, tiny_descriptions, loss_proto=None)
+    head = build_head(
+        tiny_clip_spec, tiny_descriptions, loss_proto=None,
+        hard_prompt_end_period=end_period,
+        loss_align=dict(type='SoftHardAlignLoss', token_pooling='mean'))
     clip = load_clip(tiny_clip_spec)
     with open(tiny_descriptions) as f:
         descs = json.load(f)['descriptions']['Happiness']
+    end = '.' if end_period else ''
     texts = [f'a photo of a person making a facial expression of happiness, '
-             f'{d}.' for d in descs]
+             f'{d}{end}' for d in descs]
     assert head.hard_prompts.prompt_texts[4] == texts
     feats = F.normalize(encode(clip, texts), dim=-1)
     expected = F.normalize(feats.mean(0), dim=-1)
@@ -106,7 +111,7 @@ def test_concatenated_descriptions(tiny_clip_spec, tiny_descriptions):
     assert head.hard_prompts.prompt_texts[4] == [
         'a photo of a person making a facial expression of happiness, '
         'raised cheeks and a smiling mouth, crow feet wrinkles around the '
-        'eyes.'
+        'eyes'
     ]
     expected = F.normalize(
         encode(load_clip(tiny_clip_spec),
@@ -259,6 +264,8 @@ def test_no_active_loss(tiny_clip_spec):
     (dict(classnames=('Anger', 'anger')), ValueError, 'duplicates'),
     (dict(classnames=('Anger', '')), ValueError, 'non-empty'),
     (dict(topk_patches=0), ValueError, 'topk_patches=0'),
+    (dict(topk_patches='half'), ValueError, "topk_patches='half'"),
+    (dict(patch_selection='best'), ValueError, "patch_selection='best'"),
     (dict(local_weight=-1), ValueError, 'local_weight=-1'),
     (dict(logit_scale='auto'), ValueError, "logit_scale='auto'"),
     (dict(logit_scale=0), ValueError, 'logit_scale=0'),
@@ -320,3 +327,126 @@ def test_loss_align_matches_components(tiny_clip_spec, tiny_descriptions,
         soft, head.hard_prompts.token_feats, 0.07) + prompt_alignment_loss(
             feats, head.hard_prompts.text_feats, 'l1')
     torch.testing.assert_close(losses['loss_align'], expected)
+
+
+def test_shuffled_descriptions(tiny_clip_spec, tiny_descriptions):
+    """Control: each class is taught with another class's descriptions."""
+    from mpa_fer_plugin.prompts.templates import derangement
+    own = build_head(tiny_clip_spec, tiny_descriptions, loss_proto=None)
+    shuffled = build_head(tiny_clip_spec, tiny_descriptions,
+                          loss_proto=None, shuffle_descriptions=True,
+                          shuffle_descriptions_seed=1)
+    perm = derangement(len(FER7_CLASSES), 1)
+    prefix = 'a photo of a person making a facial expression of '
+    for c, p in enumerate(perm):
+        name = FER7_CLASSES[c].lower()
+        got = shuffled.hard_prompts.prompt_texts[c]
+        want = [t.replace(f'{prefix}{FER7_CLASSES[p].lower()}, ',
+                          f'{prefix}{name}, ')
+                for t in own.hard_prompts.prompt_texts[p]]
+        assert got == want != own.hard_prompts.prompt_texts[c]
+    assert not torch.allclose(own.hard_prompts.text_feats,
+                              shuffled.hard_prompts.text_feats)
+    with pytest.raises(ValueError, match='needs granularity=3'):
+        build_head(tiny_clip_spec, granularity=2, loss_proto=None,
+                   shuffle_descriptions=True)
+    with pytest.raises(ValueError, match='needs loss_align'):
+        build_head(tiny_clip_spec, loss_align=None, loss_proto=None,
+                   shuffle_descriptions=True)
+
+
+def ctx_grad(head, loss_key='loss_align'):
+    head.zero_grad()
+    head.train()
+    losses = head.loss((torch.randn(2, 32), torch.randn(2, 16, 32)),
+                       samples([0, 1]))
+    losses[loss_key].backward()
+    return head.prompt_learner.ctx.grad
+
+
+@pytest.mark.parametrize('pooling', ['mean', 'eot'])
+def test_token_level_gradient_with_shared_context(tiny_clip_spec,
+                                                  tiny_descriptions,
+                                                  pooling):
+    """'mean' pooling of a shared context: one gradient for every row.
+
+    The pooled soft vector is (sum_j v_j + frozen tokens) / n_c, so L_ta
+    gives every context vector v_j the same gradient (it can only move
+    their mean). The EOT state has attended to the whole prompt: each row
+    gets its own gradient.
+    """
+    torch.manual_seed(0)
+    head = build_head(
+        tiny_clip_spec, tiny_descriptions, loss_proto=None,
+        loss_align=dict(type='SoftHardAlignLoss', token_pooling=pooling,
+                        prompt_weight=0))
+    grad = ctx_grad(head)
+    assert grad.abs().sum() > 0
+    spread = (grad - grad.mean(0, keepdim=True)).abs().max()
+    if pooling == 'mean':
+        assert spread <= 1e-6 * grad.abs().max()
+    else:
+        assert spread > 1e-2 * grad.abs().max()
+
+
+def test_all_patches_is_mean_pooling(tiny_clip_spec):
+    head = build_head(tiny_clip_spec, topk_patches='all', loss_align=None,
+                      loss_proto=None)
+    assert head.topk_patches == 16
+    head.eval()
+    g, p = torch.randn(2, 32), torch.randn(2, 16, 32)
+    text = F.normalize(head.text_features(), dim=-1)
+    expected = F.normalize(g, dim=-1) @ text.t() + torch.einsum(
+        'bnd,cd->bcn', F.normalize(p, dim=-1), text).mean(-1)
+    torch.testing.assert_close(head((g, p)) / head.logit_scale, expected)
+
+
+def test_random_patch_selection():
+    gen = torch.Generator().manual_seed(0)
+    g, p, t = torch.randn(3, 8), torch.randn(3, 10, 8), torch.randn(4, 8)
+    out = cgla_scores(g, t, p, topk=3, selection='random',
+                      generator=torch.Generator().manual_seed(5))
+    again = cgla_scores(g, t, p, topk=3, selection='random',
+                        generator=torch.Generator().manual_seed(5))
+    torch.testing.assert_close(out, again)
+    sims = torch.einsum('bnd,cd->bcn', F.normalize(p, dim=-1),
+                        F.normalize(t, dim=-1))
+    local = out - F.normalize(g, dim=-1) @ F.normalize(t, dim=-1).t()
+    # each image's local term is the mean over one set of 3 patches,
+    # shared by all classes: find it among all 3-subsets
+    from itertools import combinations
+    for b in range(3):
+        hits = [s for s in combinations(range(10), 3)
+                if torch.allclose(sims[b][:, list(s)].mean(-1), local[b],
+                                  atol=1e-6)]
+        assert len(hits) == 1
+    topk = cgla_scores(g, t, p, topk=3)
+    assert (topk >= out - 1e-6).all() and not torch.allclose(topk, out)
+    # k = N: random and top-k agree (mean pooling)
+    torch.testing.assert_close(
+        cgla_scores(g, t, p, topk=10, selection='random', generator=gen),
+        cgla_scores(g, t, p, topk=10))
+    with pytest.raises(ValueError, match="selection='best'"):
+        cgla_scores(g, t, p, topk=3, selection='best')
+
+
+@pytest.mark.parametrize('align', [
+    dict(token_pooling='eot'), dict(token_pooling='mean'),
+    dict(l1_reduction='mean')])
+def test_gradient_routing(tiny_mpa_cfg, align):
+    """L_t -> text context only, L_v -> visual prompts only, L_vt -> both."""
+    torch.manual_seed(0)
+    model = MODELS.build(tiny_mpa_cfg(head=dict(
+        loss_align=dict(type='SoftHardAlignLoss', **align))))
+    model.head.set_prototypes(torch.randn(7, 32))
+    model.train()
+    images = torch.randn(3, 3, 32, 32)
+    expected = {'loss_align': {'head.prompt_learner.ctx'},
+                'loss_proto': {'backbone.prompts'},
+                'loss_cls': {'head.prompt_learner.ctx', 'backbone.prompts'}}
+    for key, reached in expected.items():
+        model.zero_grad()
+        model(images, samples([1, 2, 5]), mode='loss')[key].backward()
+        grads = {n for n, p in model.named_parameters()
+                 if p.grad is not None and p.grad.abs().sum() > 0}
+        assert grads == reached, key

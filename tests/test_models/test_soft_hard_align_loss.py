@@ -23,13 +23,14 @@ def contrastive_reference(soft, hard, tau):
     return total / num_classes
 
 
-def prompt_reference(soft, hard, mode, tau):
+def prompt_reference(soft, hard, mode, tau, l1_reduction='sum'):
     if mode == 'contrastive':
         return contrastive_reference(soft, hard, tau)
     s = [v / v.norm() for v in soft]
     h = [v / v.norm() for v in hard]
-    if mode == 'l1':  # L1 norm per class / D, averaged over classes
-        return sum(float((a - b).abs().sum()) / a.numel()
+    if mode == 'l1':  # Eq. 3: L1 norm per class, averaged over classes
+        scale = 1 / s[0].numel() if l1_reduction == 'mean' else 1.0
+        return sum(float((a - b).abs().sum()) * scale
                    for a, b in zip(s, h)) / len(s)
     return 1 - sum(float(a @ b) for a, b in zip(s, h)) / len(s)
 
@@ -43,19 +44,54 @@ def inputs():
             torch.randn(5, 8, generator=gen, dtype=torch.float64)]
 
 
-@pytest.mark.parametrize('prompt_level', ['l1', 'contrastive', 'cosine'])
+@pytest.mark.parametrize('prompt_level, l1_reduction', [
+    ('l1', 'sum'), ('l1', 'mean'), ('contrastive', 'sum'),
+    ('cosine', 'sum')])
 @pytest.mark.parametrize('tau', [0.07, 0.5])
-def test_matches_equations(inputs, prompt_level, tau):
+def test_matches_equations(inputs, prompt_level, l1_reduction, tau):
     soft_t, hard_t, soft_f, hard_f = inputs
     loss = MODELS.build(
         dict(type='SoftHardAlignLoss', tau=tau, prompt_level=prompt_level,
-             token_weight=0.7, prompt_weight=1.3, loss_weight=2.0))
+             l1_reduction=l1_reduction, token_weight=0.7,
+             prompt_weight=1.3, loss_weight=2.0))
     expected = 2.0 * (
-        0.7 * contrastive_reference(soft_t, hard_t, tau) +
-        1.3 * prompt_reference(soft_f, hard_f, prompt_level, tau))
+        0.7 * contrastive_reference(soft_t, hard_t, tau) + 1.3 *
+        prompt_reference(soft_f, hard_f, prompt_level, tau, l1_reduction))
     out = loss(soft_t, hard_t, soft_f, hard_f)
     assert out.dim() == 0
     assert float(out) == pytest.approx(expected, rel=1e-9)
+
+
+def test_l1_on_hand_computed_tensors():
+    """Eq. 3 on unit vectors whose differences are known by hand."""
+    from mpa_fer_plugin.models.losses import prompt_alignment_loss
+    soft = torch.tensor([[1., 0., 0., 0.], [0., 3., 4., 0.]])
+    hard = torch.tensor([[0., 2., 0., 0.], [0., 0., 0., 1.]])
+    # normalised: class 0: (1,0,0,0) vs (0,1,0,0): |diff|_1 = 2
+    # class 1: (0,.6,.8,0) vs (0,0,0,1): |diff|_1 = .6 + .8 + 1 = 2.4
+    out = prompt_alignment_loss(soft, hard, 'l1')
+    assert float(out) == pytest.approx((2 + 2.4) / 2)
+    out_mean = prompt_alignment_loss(soft, hard, 'l1', l1_reduction='mean')
+    assert float(out_mean) == pytest.approx((2 + 2.4) / 2 / 4)
+    default = MODELS.build(dict(type='SoftHardAlignLoss', token_weight=0))
+    assert default.l1_reduction == 'sum'
+    assert float(default(None, None, soft, hard)) == pytest.approx(2.2)
+    with pytest.raises(ValueError, match="l1_reduction='max'"):
+        prompt_alignment_loss(soft, hard, 'l1', l1_reduction='max')
+
+
+def test_token_level_on_hand_computed_tensors():
+    """Eqs. 1-2 on orthogonal/opposite vectors with a closed form."""
+    from mpa_fer_plugin.models.losses import token_alignment_loss
+    soft = torch.tensor([[2., 0.], [0., 1.]])
+    hard = torch.tensor([[1., 0.], [1., 1.]])
+    # hard 0 vs soft (0, 1): cos 1, 0; hard 1: cos 1/sqrt2, 1/sqrt2
+    tau = 0.5
+    r = 1 / math.sqrt(2)
+    l0 = -math.log(math.exp(1 / tau) / (math.exp(1 / tau) + 1))
+    l1 = -math.log(math.exp(r / tau) / (2 * math.exp(r / tau)))
+    assert float(token_alignment_loss(soft, hard, tau)) == pytest.approx(
+        (l0 + l1) / 2, rel=1e-6)
 
 
 def test_token_level_off(inputs):
@@ -92,6 +128,7 @@ def test_gradients_reach_soft_side_only(inputs):
     (dict(tau=-0.1), 'tau=-0.1'),
     (dict(token_pooling='max'), "token_pooling='max'"),
     (dict(prompt_level='l2'), "prompt_level='l2'"),
+    (dict(l1_reduction='none'), "l1_reduction='none'"),
     (dict(token_weight=-1), 'token_weight=-1'),
     (dict(loss_weight='1'), "loss_weight='1'"),
     (dict(token_weight=0, prompt_weight=0), 'both 0'),

@@ -4,12 +4,20 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 
+#: How the ``k`` patches of the local term are chosen: ``'topk'`` is
+#: Eq. 9 (per class, by similarity); ``'random'`` is a control (``k``
+#: patches drawn uniformly per image, the same for every class).
+PATCH_SELECTIONS = ('topk', 'random')
+
 
 def cgla_scores(global_feats: torch.Tensor,
                 text_feats: torch.Tensor,
                 patch_feats: Optional[torch.Tensor] = None,
                 topk: int = 16,
-                local_weight: float = 1.0) -> torch.Tensor:
+                local_weight: float = 1.0,
+                selection: str = 'topk',
+                generator: Optional[torch.Generator] = None
+                ) -> torch.Tensor:
     """Cross-modal global-local alignment scores (Eqs. 8-10).
 
     ``s_g(x, c) = cos(z^g, theta(t_c))``;
@@ -26,6 +34,12 @@ def cgla_scores(global_feats: torch.Tensor,
             needed when ``local_weight > 0``.
         topk (int): Patches ``k`` per class. Defaults to 16.
         local_weight (float): Weight of the local term. Defaults to 1.0.
+        selection (str): ``'topk'`` (Eq. 9) or ``'random'`` (control:
+            the mean similarity over ``k`` patches drawn at random per
+            image, shared by all classes). With ``topk = N`` both are the
+            mean over all patches (mean pooling). Defaults to ``'topk'``.
+        generator (torch.Generator, optional): RNG of ``'random'``; None
+            uses torch's global RNG. Defaults to None.
 
     Returns:
         Tensor: Scores ``[B, C]`` (before the logit scale).
@@ -41,7 +55,19 @@ def cgla_scores(global_feats: torch.Tensor,
     if topk > patch_feats.shape[1]:
         raise ValueError(f'topk_patches={topk} exceeds the number of patch '
                          f'tokens N={patch_feats.shape[1]}')
+    if selection not in PATCH_SELECTIONS:
+        raise ValueError(f'selection={selection!r} must be one of '
+                         f'{PATCH_SELECTIONS}')
     local = torch.einsum('bnd,cd->bcn', F.normalize(patch_feats, dim=-1),
                          text)
-    local = local.topk(topk, dim=-1).values.mean(dim=-1)
+    if selection == 'random':
+        batch, num = patch_feats.shape[:2]
+        keys = torch.rand(batch, num, generator=generator,
+                          device=generator.device if generator is not None
+                          else 'cpu').to(local.device)
+        idx = keys.argsort(dim=-1)[:, :topk]
+        idx = idx.unsqueeze(1).expand(-1, local.shape[1], -1)
+        local = local.gather(-1, idx).mean(dim=-1)
+    else:
+        local = local.topk(topk, dim=-1).values.mean(dim=-1)
     return scores + local_weight * local

@@ -11,6 +11,7 @@ from mpa_fer_plugin.prompts import (
     build_hard_prompts,
     load_descriptions,
 )
+from mpa_fer_plugin.prompts.templates import shuffle_descriptions
 
 from .mpa_text_prompt_learner import (
     content_mask,
@@ -55,6 +56,15 @@ class MPAHardPromptTeacher(BaseModule):
             token embeddings) or ``'eot'``. Defaults to ``'mean'``.
         truncate (bool): Warn and truncate prompts longer than the context
             length instead of raising. Defaults to False.
+        end_period (bool): Append ``"."`` to granularity-3 prompts whose
+            description has none (see
+            :func:`mpa_fer_plugin.prompts.format_hard_prompt`). Defaults to
+            False (the template as quoted in method.md §3.3).
+        shuffle (bool): Control experiment: every class gets the
+            descriptions of another class (a seeded derangement,
+            :func:`~mpa_fer_plugin.prompts.templates.shuffle_descriptions`);
+            granularity 3 only. Defaults to False.
+        shuffle_seed (int): Seed of that derangement. Defaults to 0.
         chunk_size (int): Prompts encoded per batch at build time.
             Defaults to 64.
     """
@@ -69,16 +79,25 @@ class MPAHardPromptTeacher(BaseModule):
                  aggregation: str = 'mean',
                  token_pooling: str = 'mean',
                  truncate: bool = False,
+                 end_period: bool = False,
+                 shuffle: bool = False,
+                 shuffle_seed: int = 0,
                  chunk_size: int = 64) -> None:
         super().__init__()
         if aggregation not in ('mean', 'concat'):
             raise ValueError(f'description_aggregation={aggregation!r} must '
                              'be "mean" or "concat"')
         classnames = list(classnames)
+        if shuffle and granularity != 3:
+            raise ValueError(
+                f'shuffle_descriptions=True needs granularity=3 (there are '
+                f'no descriptions at granularity {granularity})')
         descs = None
         if granularity == 3:
             path = descriptions or DEFAULT_DESCRIPTIONS
             descs = load_descriptions(path, classnames)
+            if shuffle:
+                descs = shuffle_descriptions(classnames, descs, shuffle_seed)
             if aggregation == 'concat':
                 descs = {
                     c: [', '.join(d.strip().rstrip('.') for d in v)]
@@ -87,7 +106,8 @@ class MPAHardPromptTeacher(BaseModule):
             self.descriptions_file: Optional[str] = path
         else:
             self.descriptions_file = None
-        prompts = build_hard_prompts(classnames, descs, granularity)
+        prompts = build_hard_prompts(classnames, descs, granularity,
+                                     end_period=end_period)
         texts = [p for group in prompts for p in group]
         owner_idx = torch.tensor(
             [i for i, group in enumerate(prompts) for _ in group])

@@ -1,10 +1,12 @@
 """The MPA-FER prompt head: text side, CGLA scoring and the losses."""
+import logging
 import os.path as osp
 from types import MappingProxyType
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
+from mmengine.logging import print_log
 from mmpretrain.evaluation.metrics import Accuracy
 from mmpretrain.models.heads import ClsHead
 from mmpretrain.registry import MODELS
@@ -12,7 +14,7 @@ from mmpretrain.structures import DataSample
 
 from ..utils.clip_loader import clip_dims, get_tokenizer, load_clip
 from ..utils.frozen_state import check_init_cfg, register_frozen_state_hooks
-from .cgla_scores import cgla_scores
+from .cgla_scores import PATCH_SELECTIONS, cgla_scores
 from .clip_text_encoder import CLIPTextEncoder
 from .mpa_hard_prompt_teacher import MPAHardPromptTeacher
 from .mpa_text_prompt_learner import MPATextPromptLearner
@@ -75,7 +77,19 @@ class MPAPromptHead(ClsHead):
             (method.md §7 #10). Defaults to ``'mean'``.
         truncate_hard_prompts (bool): Warn and truncate hard prompts longer
             than CLIP's context instead of raising. Defaults to False.
-        topk_patches (int): Patches ``k`` per class in CGLA. Defaults to 16.
+        hard_prompt_end_period (bool): Append ``"."`` to granularity-3 hard
+            prompts whose description has none. Defaults to False (the
+            template as quoted in method.md §3.3).
+        shuffle_descriptions (bool): Control: each class gets another
+            class's descriptions (a seeded derangement). Defaults to False.
+        shuffle_descriptions_seed (int): Seed of that derangement.
+            Defaults to 0.
+        topk_patches (int | str): Patches ``k`` per class in CGLA; ``'all'``
+            uses every patch token (``k = N``: mean pooling, a control).
+            Defaults to 16.
+        patch_selection (str): ``'topk'`` (Eq. 9, per class by similarity)
+            or ``'random'`` (control: ``k`` random patches per image).
+            Defaults to ``'topk'``.
         local_weight (float): Weight of the local term (Eq. 10 uses 1);
             0 turns the local branch off. Defaults to 1.0.
         logit_scale (float | str): Multiplier ``1/tau'`` of the scores, or
@@ -109,7 +123,11 @@ class MPAPromptHead(ClsHead):
                  granularity: int = 3,
                  description_aggregation: str = 'mean',
                  truncate_hard_prompts: bool = False,
-                 topk_patches: int = 16,
+                 hard_prompt_end_period: bool = False,
+                 shuffle_descriptions: bool = False,
+                 shuffle_descriptions_seed: int = 0,
+                 topk_patches: Union[int, str] = 16,
+                 patch_selection: str = 'topk',
                  local_weight: float = 1.0,
                  logit_scale: Union[float, str] = 100.0,
                  loss_cls: Optional[Mapping] = DEFAULT_LOSS_CLS,
@@ -130,10 +148,14 @@ class MPAPromptHead(ClsHead):
         if not isinstance(clip, dict):
             raise TypeError(f'clip must be a dict (a clip spec), got '
                             f'{type(clip).__name__}')
-        if isinstance(topk_patches, bool) or not isinstance(
-                topk_patches, int) or topk_patches < 1:
+        if topk_patches != 'all' and (isinstance(topk_patches, bool) or
+                                      not isinstance(topk_patches, int)
+                                      or topk_patches < 1):
             raise ValueError(f'topk_patches={topk_patches!r} must be an int '
-                             '>= 1')
+                             ">= 1 or 'all'")
+        if patch_selection not in PATCH_SELECTIONS:
+            raise ValueError(f'patch_selection={patch_selection!r} must be '
+                             f'one of {PATCH_SELECTIONS}')
         if not isinstance(local_weight, (int, float)) or local_weight < 0:
             raise ValueError(f'local_weight={local_weight!r} must be a '
                              'number >= 0')
@@ -147,10 +169,16 @@ class MPAPromptHead(ClsHead):
         clip_model = load_clip(clip)
         tokenizer = get_tokenizer(clip)
         self.embed_dim, _, self.text_width = clip_dims(clip_model)
-        self.topk_patches = topk_patches
         self.local_weight = float(local_weight)
         self.logit_scale = self._resolve_logit_scale(logit_scale, clip_model)
         grid = getattr(clip_model.visual, 'grid_size', None)
+        if topk_patches == 'all':
+            if grid is None:
+                raise ValueError("topk_patches='all' needs a ViT image "
+                                 'tower with a patch grid')
+            topk_patches = int(grid[0] * grid[1])
+        self.topk_patches = topk_patches
+        self.patch_selection = patch_selection
         if grid is not None and self.local_weight > 0 and \
                 topk_patches > grid[0] * grid[1]:
             raise ValueError(
@@ -175,11 +203,25 @@ class MPAPromptHead(ClsHead):
                     "token_pooling='ctx' needs class_specific_ctx=True and "
                     'num_ctx > 0: a shared context pools to the same vector '
                     'for every class, so L_ta would be constant')
+            if pooling == 'mean' and num_ctx > 0 and not class_specific_ctx \
+                    and getattr(self.loss_align, 'token_weight', 0):
+                print_log(
+                    "MPAPromptHead: token_pooling='mean' with a shared "
+                    'context gives every context vector the same L_ta '
+                    'gradient (it only moves their mean); '
+                    "token_pooling='eot' gives a class-specific signal",
+                    logger='current', level=logging.WARNING)
             self.hard_prompts = MPAHardPromptTeacher(
                 clip_model, tokenizer, self.text_encoder, self.classnames,
                 descriptions=descriptions, granularity=granularity,
                 aggregation=description_aggregation,
-                token_pooling=pooling, truncate=truncate_hard_prompts)
+                token_pooling=pooling, truncate=truncate_hard_prompts,
+                end_period=hard_prompt_end_period,
+                shuffle=shuffle_descriptions,
+                shuffle_seed=shuffle_descriptions_seed)
+        elif shuffle_descriptions:
+            raise ValueError('shuffle_descriptions=True needs loss_align '
+                             '(the descriptions are only used by L_t)')
 
         self.register_buffer('prototypes',
                              torch.zeros(self.num_classes, self.embed_dim))
@@ -307,7 +349,7 @@ class MPAPromptHead(ClsHead):
         global_feats, patch_feats = self._unpack(feats)
         scores = cgla_scores(global_feats, text_feats.to(global_feats.dtype),
                              patch_feats, self.topk_patches,
-                             self.local_weight)
+                             self.local_weight, self.patch_selection)
         return self.logit_scale * scores
 
     def forward(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:

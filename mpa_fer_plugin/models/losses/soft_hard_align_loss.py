@@ -10,6 +10,10 @@ from mmpretrain.registry import MODELS
 PROMPT_LEVEL_MODES = ('l1', 'contrastive', 'cosine')
 #: Token pooling options of the token-level term L_ta (method.md §7 #2).
 TOKEN_POOLING_MODES = ('mean', 'eot', 'ctx')
+#: Reductions of the ``'l1'`` prompt-level term: ``'sum'`` is Eq. 3 (the L1
+#: norm, summed over the D dimensions), ``'mean'`` divides it by D
+#: (PromptSRC's ``F.l1_loss(reduction='mean')``).
+L1_REDUCTIONS = ('sum', 'mean')
 
 
 def token_alignment_loss(soft: torch.Tensor, hard: torch.Tensor,
@@ -36,13 +40,17 @@ def token_alignment_loss(soft: torch.Tensor, hard: torch.Tensor,
 
 def prompt_alignment_loss(soft_feats: torch.Tensor, hard_feats: torch.Tensor,
                           mode: str = 'l1',
-                          tau: float = 0.07) -> torch.Tensor:
+                          tau: float = 0.07,
+                          l1_reduction: str = 'sum') -> torch.Tensor:
     """Prompt-level alignment of encoded prompts ``theta(t_c)`` (Eq. 3).
 
-    ``'l1'``: ``||theta(t_c) - theta(t*_c)||_1`` on L2-normalised features,
-    averaged over classes and dimensions (the L1 norm divided by ``D``,
-    PromptSRC's reduction); ``'contrastive'``: the Eq. 1-2 form on the
-    encoded features (S4); ``'cosine'``: ``1 - mean_c cos`` (KgCoOp).
+    ``'l1'``: ``L_pa = (1/C) sum_c ||theta(t_c) - theta(t*_c)||_1`` on
+    L2-normalised features: the L1 norm of each class's difference (summed
+    over the ``D`` dimensions), averaged over classes (Eq. 3,
+    ``l1_reduction='sum'``); ``l1_reduction='mean'`` also divides by ``D``
+    (PromptSRC's reduction, about ``D`` times weaker); ``'contrastive'``:
+    the Eq. 1-2 form on the encoded features (S4); ``'cosine'``:
+    ``1 - mean_c cos`` (KgCoOp).
 
     Args:
         soft_feats (Tensor): Encoded soft prompts ``[C, D]``.
@@ -50,16 +58,24 @@ def prompt_alignment_loss(soft_feats: torch.Tensor, hard_feats: torch.Tensor,
         mode (str): ``'l1'``, ``'contrastive'`` or ``'cosine'``.
             Defaults to ``'l1'``.
         tau (float): Temperature of the contrastive form. Defaults to 0.07.
+        l1_reduction (str): ``'sum'`` (Eq. 3) or ``'mean'`` over the
+            dimensions, for ``mode='l1'``. Defaults to ``'sum'``.
 
     Returns:
         Tensor: The scalar loss.
     """
+    if l1_reduction not in L1_REDUCTIONS:
+        raise ValueError(f'l1_reduction={l1_reduction!r} must be one of '
+                         f'{L1_REDUCTIONS}')
     if mode == 'contrastive':
         return token_alignment_loss(soft_feats, hard_feats, tau)
     soft = F.normalize(soft_feats, dim=-1)
     hard = F.normalize(hard_feats, dim=-1)
     if mode == 'l1':
-        return (soft - hard).abs().mean()
+        per_class = (soft - hard).abs().sum(dim=-1)
+        if l1_reduction == 'mean':
+            per_class = per_class / soft.shape[-1]
+        return per_class.mean()
     if mode == 'cosine':
         return 1 - (soft * hard).sum(dim=-1).mean()
     raise ValueError(f'mode={mode!r} must be one of {PROMPT_LEVEL_MODES}')
@@ -83,15 +99,32 @@ class SoftHardAlignLoss(nn.Module):
     Args:
         tau (float): Temperature of the contrastive terms (method.md §7 #3;
             0.01 diverges). Defaults to 0.07.
-        token_pooling (str): How prompts are pooled for ``L_ta``:
-            ``'mean'`` (mean of the non-special token embeddings),
-            ``'eot'`` (the text transformer's EOT state after ``ln_final``,
-            before the projection: the EOT input embedding is the same for
-            every prompt) or ``'ctx'`` (soft side: context tokens only,
-            needs a class-specific context; hard side: non-special
-            tokens). Read by :class:`MPAPromptHead`. Defaults to ``'mean'``.
+        token_pooling (str): How each prompt's token sequence is pooled to
+            the one vector per class that Eqs. 1-2 compare (read by
+            :class:`MPAPromptHead`):
+
+            * ``'eot'`` (default): the text transformer's state at the
+              end-of-text position (after ``ln_final``, before the
+              projection), for soft and hard prompts alike. It is the only
+              token that has attended to every token of its prompt, so with
+              a shared context it is class-specific and each context vector
+              gets its own gradient through attention.
+            * ``'mean'``: the mean of the non-special *input* token
+              embeddings (S4). With a shared context this is
+              ``(sum_j v_j + sum class tokens) / n_c``: every context vector
+              ``v_j`` receives the same gradient, so ``L_ta`` can only
+              translate the context mean (tested). Live only with
+              ``class_specific_ctx=True``.
+            * ``'ctx'``: soft side the context tokens only, hard side the
+              non-special tokens; needs a class-specific context (a shared
+              one pools to the same vector for every class).
         prompt_level (str): Form of ``L_pa``: ``'l1'``, ``'contrastive'`` or
             ``'cosine'``. Defaults to ``'l1'``.
+        l1_reduction (str): For ``prompt_level='l1'``: ``'sum'`` is Eq. 3
+            (the L1 norm of each class's normalised feature difference,
+            averaged over classes); ``'mean'`` also averages over the ``D``
+            dimensions (PromptSRC's reduction, ``D`` times weaker).
+            Defaults to ``'sum'``.
         token_weight (float): Weight of ``L_ta``; 0 turns it off.
             Defaults to 1.0.
         prompt_weight (float): Weight of ``L_pa``; 0 turns it off.
@@ -102,8 +135,9 @@ class SoftHardAlignLoss(nn.Module):
 
     def __init__(self,
                  tau: float = 0.07,
-                 token_pooling: str = 'mean',
+                 token_pooling: str = 'eot',
                  prompt_level: str = 'l1',
+                 l1_reduction: str = 'sum',
                  token_weight: float = 1.0,
                  prompt_weight: float = 1.0,
                  loss_weight: float = 1.0) -> None:
@@ -116,6 +150,9 @@ class SoftHardAlignLoss(nn.Module):
         if prompt_level not in PROMPT_LEVEL_MODES:
             raise ValueError(f'prompt_level={prompt_level!r} must be one of '
                              f'{PROMPT_LEVEL_MODES}')
+        if l1_reduction not in L1_REDUCTIONS:
+            raise ValueError(f'l1_reduction={l1_reduction!r} must be one of '
+                             f'{L1_REDUCTIONS}')
         for name, value in (('token_weight', token_weight),
                             ('prompt_weight', prompt_weight),
                             ('loss_weight', loss_weight)):
@@ -127,6 +164,7 @@ class SoftHardAlignLoss(nn.Module):
         self.tau = float(tau)
         self.token_pooling = token_pooling
         self.prompt_level = prompt_level
+        self.l1_reduction = l1_reduction
         self.token_weight = float(token_weight)
         self.prompt_weight = float(prompt_weight)
         self.loss_weight = float(loss_weight)
@@ -156,5 +194,6 @@ class SoftHardAlignLoss(nn.Module):
                 soft_tokens, hard_tokens, self.tau)
         if self.prompt_weight:
             loss = loss + self.prompt_weight * prompt_alignment_loss(
-                soft_feats, hard_feats, self.prompt_level, self.tau)
+                soft_feats, hard_feats, self.prompt_level, self.tau,
+                self.l1_reduction)
         return self.loss_weight * loss
