@@ -6,7 +6,6 @@ root is put on ``sys.path`` (runs from a source checkout without install),
 and ``persistent_workers`` is only enabled when ``num_workers > 0``.
 """
 import argparse
-import os
 import os.path as osp
 import sys
 import warnings
@@ -15,11 +14,15 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 warnings.filterwarnings('ignore', message='.*torch.cuda.amp.*')
 
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mpa_fer_plugin  # noqa: E402,F401  (registers parts, applies shims)
 from mpa_fer_plugin.utils.tool_utils import (  # noqa: E402
+    add_launch_args,
+    add_runtime_args,
+    apply_launch_args,
+    apply_runtime_args,
     set_default_dataloader_cfg,
 )
 
@@ -39,7 +42,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--amp',
         action='store_true',
-        help='enable automatic-mixed-precision training (GPU only)')
+        help='automatic mixed precision (MPAAmpOptimWrapper): bfloat16 '
+        'autocast on CPU, float16 autocast with dynamic loss scaling on GPU')
     parser.add_argument(
         '--no-validate',
         action='store_true',
@@ -58,27 +62,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         action='store_true',
         help='whether to disable the persistent_workers option in '
         'dataloaders.')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override some settings in the used config, the key-value pair '
-        'in xxx=yyy format will be merged into config file. If the value to '
-        'be overwritten is a list, it should be like key="[a,b]" or key=a,b '
-        'It also allows nested list/tuple values, e.g. key="[(a,b),(c,d)]" '
-        'Note that the quotation marks are necessary and that no white space '
-        'is allowed.')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    # torch.distributed.launch passes --local-rank (torch>=2.0) or
-    # --local_rank (older); accept both.
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_launch_args(parser)
+    add_runtime_args(parser)
     args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    apply_launch_args(args)
     return args
 
 
@@ -99,12 +86,15 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
                                 osp.splitext(osp.basename(args.config))[0])
 
     if args.amp:
+        amp_types = ('OptimWrapper', 'AmpOptimWrapper', 'MPAAmpOptimWrapper')
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if optim_wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
+        if optim_wrapper not in amp_types:
             raise ValueError(
-                f'--amp needs optim_wrapper type OptimWrapper or '
-                f'AmpOptimWrapper, got {optim_wrapper!r}')
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+                f'--amp needs optim_wrapper type one of {amp_types}, got '
+                f'{optim_wrapper!r}')
+        # mmengine's AmpOptimWrapper asserts a GPU; this subclass is the
+        # same on a GPU and runs bfloat16 autocast on CPU.
+        cfg.optim_wrapper.type = 'MPAAmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
     if args.resume == 'auto':
@@ -135,6 +125,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    apply_runtime_args(args)
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
     if 'runner_type' not in cfg:

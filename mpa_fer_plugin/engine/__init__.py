@@ -1,5 +1,8 @@
 from .hooks import MPAClassNameCheckHook, PrototypeHook, find_prototype_head
-from .optimizers import MPATrainableOptimWrapperConstructor
+from .optimizers import (
+    MPAAmpOptimWrapper,
+    MPATrainableOptimWrapperConstructor,
+)
 from .prototype_cache import (
     cache_path,
     load_prototypes,
@@ -15,7 +18,8 @@ from .prototypes import (
 )
 
 __all__ = [
-    'MPAClassNameCheckHook', 'MPATrainableOptimWrapperConstructor',
+    'MPAAmpOptimWrapper', 'MPAClassNameCheckHook',
+    'MPATrainableOptimWrapperConstructor',
     'PrototypeHook', 'build_prototype_dataloader', 'cache_path',
     'check_class_coverage', 'compute_prototypes', 'find_prototype_head',
     'load_prototypes', 'prototype_cache_key', 'save_prototypes',

@@ -31,7 +31,7 @@ def test_resume_amp_no_validate_and_cfg_options():
     cfg = _merged([DEMO, '--resume', 'ckpt.pth'])
     assert cfg.resume is True and cfg.load_from == 'ckpt.pth'
     cfg = _merged([DEMO, '--amp'])
-    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    assert cfg.optim_wrapper.type == 'MPAAmpOptimWrapper'
     assert cfg.optim_wrapper.loss_scale == 'dynamic'
     cfg = _merged([DEMO, '--no-validate'])
     assert cfg.val_dataloader is None and cfg.val_cfg is None
