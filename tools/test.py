@@ -4,7 +4,6 @@ Prints and optionally dumps the metrics (``--out --out-item metrics``) or
 the raw predictions (``--out --out-item pred``, mmengine ``DumpResults``).
 """
 import argparse
-import os
 import os.path as osp
 import sys
 import warnings
@@ -15,12 +14,18 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 warnings.filterwarnings('ignore', message='.*torch.cuda.amp.*')
 
 import mmengine  # noqa: E402
-from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
+from mmengine.config import Config, ConfigDict  # noqa: E402
 from mmengine.evaluator import DumpResults  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mpa_fer_plugin  # noqa: E402,F401  (registers parts, applies shims)
 from mpa_fer_plugin.utils.tool_utils import (  # noqa: E402
+    SHOW_MIN_SIZE,
+    add_launch_args,
+    add_runtime_args,
+    apply_launch_args,
+    apply_runtime_args,
+    enable_visualization,
     set_default_dataloader_cfg,
 )
 
@@ -43,12 +48,6 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='To output whether metrics or predictions. '
         'Defaults to output predictions.')
     parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override some settings in the used config, the key-value pair '
-        'in xxx=yyy format will be merged into config file.')
-    parser.add_argument(
         '--amp',
         action='store_true',
         help='enable automatic-mixed-precision test (GPU only)')
@@ -59,6 +58,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--show',
         action='store_true',
         help='whether to display the prediction results in a window.')
+    parser.add_argument(
+        '--show-size',
+        type=int,
+        default=SHOW_MIN_SIZE,
+        help='shorter side in pixels of the --show/--show-dir drawings: '
+        'small faces are upscaled so the labels stay legible '
+        f'(default: {SHOW_MIN_SIZE})')
     parser.add_argument(
         '--interval',
         type=int,
@@ -80,15 +86,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         'has `tta_pipeline` and `tta_model` fields, use them to determine the '
         'TTA transforms and how to merge the TTA results. Otherwise, use flip '
         'TTA by averaging classification score.')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_launch_args(parser)
+    add_runtime_args(parser)
     args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    apply_launch_args(args)
     if args.out is None and args.out_item is not None:
         parser.error('--out-item needs --out')
     return args
@@ -117,14 +118,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.test_cfg = dict(cfg.get('test_cfg') or {}, fp16=True)
 
     if args.show or args.show_dir:
-        hooks = cfg.default_hooks
-        if 'visualization' not in hooks:
-            hooks.visualization = dict(type='VisualizationHook')
-        hooks.visualization.enable = True
-        hooks.visualization.show = args.show
-        hooks.visualization.wait_time = args.wait_time
-        hooks.visualization.out_dir = args.show_dir
-        hooks.visualization.interval = args.interval
+        enable_visualization(cfg, args.show, args.show_dir, args.interval,
+                             args.wait_time, args.show_size)
 
     if args.tta:
         if 'tta_model' not in cfg:
@@ -167,6 +162,7 @@ def to_builtin(obj):
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    apply_runtime_args(args)
     if args.out is not None and args.out_item in (None, 'pred') and \
             not args.out.endswith(('.pkl', '.pickle')):
         raise ValueError(f'--out {args.out!r}: predictions are dumped as a '

@@ -1,4 +1,17 @@
-"""Helpers shared by the command-line tools in ``tools/``."""
+"""Helpers shared by the command-line tools in ``tools/``.
+
+* :func:`add_launch_args` / :func:`apply_launch_args`: ``--cfg-options``,
+  ``--launcher`` and ``--local-rank`` of ``tools/train.py`` and
+  ``tools/test.py`` (mmpretrain's flags);
+* :func:`add_runtime_args` / :func:`apply_runtime_args`: ``--threads`` and
+  ``--trust-checkpoint`` of every tool;
+* :func:`set_default_dataloader_cfg`: CPU-safe dataloader defaults;
+* :func:`enable_visualization`: ``--show`` / ``--show-dir`` with drawings
+  upscaled to a legible size.
+"""
+import os
+from typing import Optional
+
 from mmengine.config import Config
 
 
@@ -40,6 +53,10 @@ def set_default_dataloader_cfg(cfg: Config,
 #: ``--trust-checkpoint``.
 TRUST_ENV = 'MPA_FER_TRUST_CHECKPOINTS'
 
+#: Threads per process for CPU runs when neither ``--threads`` nor
+#: ``OMP_NUM_THREADS`` is given (see :func:`default_threads`).
+DEFAULT_CPU_THREADS = 1
+
 
 def add_runtime_args(parser) -> None:
     """Add the runtime flags every tool in ``tools/`` shares.
@@ -53,26 +70,147 @@ def add_runtime_args(parser) -> None:
     """
     parser.add_argument(
         '--threads', type=int, default=None,
-        help='CPU threads for torch/OpenMP (results on CPU depend on it)')
+        help='CPU threads for torch/OpenMP per process; results on CPU '
+        'depend on it. Default: OMP_NUM_THREADS if set, else '
+        f"{DEFAULT_CPU_THREADS} without CUDA and torch's own choice with "
+        'CUDA')
     parser.add_argument(
         '--trust-checkpoint', action='store_true',
         help='load checkpoints with full unpickling, which can run code '
         f'from the file (trusted files only; or set {TRUST_ENV}=1)')
 
 
-def apply_runtime_args(args) -> None:
+def default_threads(cuda_available: Optional[bool] = None
+                    ) -> Optional[int]:
+    """The thread count a tool uses when ``--threads`` is not given.
+
+    ``OMP_NUM_THREADS`` wins when it is set (torchrun sets it to 1 for
+    multi-process runs). Otherwise, without CUDA, :data:`DEFAULT_CPU_THREADS`
+    (a fixed count: CPU results do not then depend on the machine's core
+    count, and a shared machine is not oversubscribed — measured in
+    README "Training and testing"); with CUDA, None (torch's default).
+
+    Args:
+        cuda_available (bool, optional): Override the CUDA check (tests).
+
+    Returns:
+        int | None: Threads to set, or None to leave torch's default.
+    """
+    env = os.environ.get('OMP_NUM_THREADS', '').strip()
+    if env:
+        try:
+            value = int(env)
+        except ValueError:
+            raise ValueError(
+                f'OMP_NUM_THREADS={env!r} is not an integer') from None
+        return value if value >= 1 else None
+    if cuda_available is None:
+        import torch
+        cuda_available = torch.cuda.is_available()
+    return None if cuda_available else DEFAULT_CPU_THREADS
+
+
+def apply_runtime_args(args) -> Optional[int]:
     """Apply the flags of :func:`add_runtime_args` to this process.
+
+    Sets ``OMP_NUM_THREADS`` and ``torch.set_num_threads`` to
+    ``--threads``, or to :func:`default_threads` when it is not given.
 
     Args:
         args (argparse.Namespace): Parsed arguments.
+
+    Returns:
+        int | None: The thread count set (None: torch's default kept).
     """
-    import os
     if getattr(args, 'trust_checkpoint', False):
         os.environ[TRUST_ENV] = '1'
     threads = getattr(args, 'threads', None)
+    if threads is not None and threads < 1:
+        raise ValueError(f'--threads={threads} must be >= 1')
+    if threads is None:
+        threads = default_threads()
     if threads is not None:
-        if threads < 1:
-            raise ValueError(f'--threads={threads} must be >= 1')
         import torch
         os.environ['OMP_NUM_THREADS'] = str(threads)
-        torch.set_num_threads(threads)
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+    return threads
+
+
+def add_launch_args(parser) -> None:
+    """Add ``--cfg-options``, ``--launcher`` and ``--local-rank``.
+
+    The flags of mmpretrain's ``tools/train.py`` / ``tools/test.py``;
+    :func:`apply_launch_args` exports ``LOCAL_RANK`` from them.
+
+    Args:
+        parser (argparse.ArgumentParser): The tool's parser.
+    """
+    from mmengine.config import DictAction
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override some settings in the used config, the key-value pair '
+        'in xxx=yyy format will be merged into config file. If the value to '
+        'be overwritten is a list, it should be like key="[a,b]" or key=a,b '
+        'It also allows nested list/tuple values, e.g. key="[(a,b),(c,d)]" '
+        'Note that the quotation marks are necessary and that no white space '
+        'is allowed.')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    # torch.distributed.launch passes --local-rank (torch>=2.0) or
+    # --local_rank (older); accept both.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def apply_launch_args(args) -> None:
+    """Export ``LOCAL_RANK`` from ``--local-rank`` unless a launcher set it.
+
+    Args:
+        args (argparse.Namespace): Parsed arguments of a parser given
+            :func:`add_launch_args`.
+    """
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+
+
+#: Shorter side, in pixels, of the drawings ``--show-dir`` writes (FER
+#: crops are 64-224 px; mmpretrain draws text at a fixed size).
+SHOW_MIN_SIZE = 320
+
+
+def enable_visualization(cfg: Config,
+                         show: bool = False,
+                         show_dir: Optional[str] = None,
+                         interval: int = 1,
+                         wait_time: float = 2,
+                         min_size: int = SHOW_MIN_SIZE) -> None:
+    """Turn on mmpretrain's ``VisualizationHook`` for ``tools/test.py``.
+
+    Small faces are upscaled (``resize``: shorter side ``min_size``)
+    before the labels are drawn, so the text stays legible.
+
+    Args:
+        cfg (Config): The config, modified in place.
+        show (bool): Display each drawing in a window.
+        show_dir (str, optional): Where to write the drawings.
+        interval (int): Draw every ``interval``-th sample.
+        wait_time (float): Display time of a window, in seconds.
+        min_size (int): Shorter side of the drawing in pixels.
+    """
+    if min_size < 16:
+        raise ValueError(f'min_size={min_size} must be >= 16')
+    hooks = cfg.default_hooks
+    if 'visualization' not in hooks:
+        hooks.visualization = dict(type='VisualizationHook')
+    vis = hooks.visualization
+    vis.enable = True
+    vis.show = show
+    vis.wait_time = wait_time
+    vis.out_dir = show_dir
+    vis.interval = interval
+    vis.resize = min_size

@@ -207,3 +207,45 @@ def test_slurm_scripts_build_the_srun_command(tmp_path):
         set(args)
     assert args[-4:] == [osp.join(ROOT, 'tools', 'test.py'), 'cfg.py',
                          'c.pth', '--launcher=slurm']
+
+
+def test_scripts_use_the_venv_python_unless_python_is_set(tmp_path):
+    """dist_*.sh / slurm_*.sh source launch_common.sh, which picks
+    $PYTHON, else <repo>/.venv/bin/python, else python3."""
+    import shutil
+    tools = tmp_path / 'repo' / 'tools'
+    tools.mkdir(parents=True)
+    for name in ('launch_common.sh', 'dist_train.sh', 'slurm_test.sh'):
+        shutil.copy(osp.join(ROOT, 'tools', name), tools / name)
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    fake_command(bin_dir, 'python3')
+    fake_command(bin_dir, 'srun')
+    env = dict(PATH=f'{bin_dir}:{os.environ["PATH"]}', PYTHON='')
+
+    def first_line(script, *args):
+        proc = subprocess.run(['bash', str(tools / script), *args],
+                              capture_output=True, text=True, timeout=60,
+                              env=dict(os.environ, **env))
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.splitlines()
+
+    # No .venv: python3 from PATH runs torchrun.
+    assert first_line('dist_train.sh', 'c.py', '2')[0] == \
+        'ARG -m'
+    venv_bin = tmp_path / 'repo' / '.venv' / 'bin'
+    venv_bin.mkdir(parents=True)
+    venv_python = fake_command(venv_bin, 'python')
+    (venv_bin / 'python').write_text(
+        '#!/usr/bin/env bash\necho "VENV $*"\n')
+    out = first_line('dist_train.sh', 'c.py', '2')
+    assert out[0].startswith('VENV -m torch.distributed.run')
+    assert out[0].endswith('c.py --launcher pytorch')
+    # slurm: srun receives the venv python as the program.
+    args = [ln[4:] for ln in first_line('slurm_test.sh', 'p', 'j', 'c.py',
+                                        'k.pth') if ln.startswith('ARG ')]
+    assert osp.normpath(args[args.index('-u') - 1]) == venv_python
+    env['PYTHON'] = 'custom-python'
+    args = [ln[4:] for ln in first_line('slurm_test.sh', 'p', 'j', 'c.py',
+                                        'k.pth') if ln.startswith('ARG ')]
+    assert args[args.index('-u') - 1] == 'custom-python'
