@@ -104,8 +104,98 @@ def test_wrong_architecture_names_file(reference, tmp_path):
     bad = copy.deepcopy(TINY)
     bad['vision_cfg']['width'] = 32
     path = str(reference['dir'] / 'plain.pt')
-    with pytest.raises(RuntimeError, match='plain.pt'):
+    with pytest.raises(ValueError, match=r'plain.pt.*other shapes.*'
+                       r'vision width 64.*vision width 32'):
         load_clip(dict(model_cfg=bad, pretrained=path), use_cache=False)
+
+
+@pytest.fixture(scope='module')
+def two_activations(tmp_path_factory):
+    """A model name open_clip has with GELU and with QuickGELU (tiny)."""
+    d = tmp_path_factory.mktemp('activations')
+    for name, quick in (('mpa-tiny-act', False),
+                        ('mpa-tiny-act-quickgelu', True)):
+        cfg_file = d / f'{name}.json'
+        cfg_file.write_text(json.dumps(dict(TINY, quick_gelu=quick)))
+        open_clip.add_model_config(cfg_file)
+    torch.manual_seed(2)
+    model = open_clip.model.CLIP(**dict(TINY, quick_gelu=True)).eval()
+    torch.save(model.state_dict(), d / 'openai_like.pt')
+    return d / 'openai_like.pt'
+
+
+def _is_quick(model):
+    return any(isinstance(m, open_clip.transformer.QuickGELU)
+               for m in model.modules())
+
+
+def test_plain_state_dict_needs_explicit_activation(two_activations,
+                                                    reference):
+    path = str(two_activations)
+    assert clip_loader.has_both_activations('mpa-tiny-act')
+    assert not clip_loader.has_both_activations('mpa-tiny-act-quickgelu')
+    with pytest.raises(ValueError, match=(
+            r"'mpa-tiny-act' exists with GELU and with QuickGELU.*"
+            r'quick_gelu=True for OpenAI.*quick_gelu=False for LAION')):
+        load_clip(dict(model_name='mpa-tiny-act', pretrained=path),
+                  use_cache=False)
+    quick = load_clip(dict(model_name='mpa-tiny-act', pretrained=path,
+                           quick_gelu=True), use_cache=False)
+    gelu = load_clip(dict(model_name='mpa-tiny-act', pretrained=path,
+                          quick_gelu=False), use_cache=False)
+    named = load_clip(dict(model_name='mpa-tiny-act-quickgelu',
+                           pretrained=path), use_cache=False)
+    assert _is_quick(quick) and _is_quick(named) and not _is_quick(gelu)
+    with torch.no_grad():
+        a = quick.encode_image(reference['images'])
+        assert torch.equal(a, named.encode_image(reference['images']))
+        assert not torch.allclose(a, gelu.encode_image(reference['images']))
+    with pytest.raises(ValueError, match='contradicts'):
+        load_clip(dict(model_name='mpa-tiny-act-quickgelu', pretrained=path,
+                       quick_gelu=False), use_cache=False)
+    with pytest.raises(TypeError, match="quick_gelu='yes'"):
+        load_clip(dict(model_name='mpa-tiny-act', pretrained=path,
+                       quick_gelu='yes'), use_cache=False)
+
+
+def test_model_cfg_activation_and_override(reference):
+    path = str(reference['dir'] / 'plain.pt')
+    assert _is_quick(load_clip(dict(model_cfg=TINY, pretrained=path),
+                               use_cache=False))  # the cfg says so
+    assert not _is_quick(load_clip(dict(model_cfg=TINY, pretrained=path,
+                                        quick_gelu=False), use_cache=False))
+
+
+def test_jit_archive_activation_is_read(reference, tmp_path):
+    torch.manual_seed(4)
+    gelu_model = open_clip.model.CLIP(**dict(TINY, quick_gelu=False)).eval()
+    path = str(tmp_path / 'gelu_jit.pt')
+    torch.jit.script(gelu_model).save(path)
+    model = load_clip(dict(model_cfg=TINY, pretrained=path), use_cache=False)
+    assert not _is_quick(model)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            model.encode_image(reference['images']),
+            gelu_model.encode_image(reference['images']), rtol=0, atol=0)
+    with pytest.raises(ValueError, match='contradicts the TorchScript'):
+        load_clip(dict(model_cfg=TINY, pretrained=path, quick_gelu=True),
+                  use_cache=False)
+    openai = str(reference['dir'] / 'openai_jit.pt')
+    assert _is_quick(load_clip(dict(model_name='mpa-tiny-clip-test',
+                                    pretrained=openai), use_cache=False))
+
+
+def test_demo_weights_into_vit_b16_name_both_architectures():
+    """Issue 15 item 7: the tiny (fp16) demo CLIP given to ViT-B-16."""
+    import os.path as osp
+    path = osp.join(osp.dirname(__file__), '..', '..', 'configs',
+                    'demo_assets', 'tiny_clip', 'tiny_clip.pth')
+    with pytest.raises(ValueError, match=(
+            r"do not fit the architecture 'ViT-B-16'.*shapes.*"
+            r'vision width 96, patch 8, 3 layers.*'
+            r'vision width 768, patch 16, 12 layers')):
+        load_clip(dict(model_name='ViT-B-16', pretrained=path,
+                       quick_gelu=True), use_cache=False)
 
 
 def test_offline_tag_fails_fast_with_advice(monkeypatch):

@@ -8,7 +8,7 @@ head, prototype tools, benchmarks) goes through :func:`load_clip` with the same
         model_name='ViT-B-16',             # any open_clip model name
         pretrained='/data/ViT-B-16.pt',    # local file, or an open_clip tag
         model_cfg=None,                    # or an open_clip model-config dict
-        quick_gelu=None)                   # None: auto (True for OpenAI JIT)
+        quick_gelu=True)                   # activation; see below
 
 Accepted weight sources:
 
@@ -20,6 +20,26 @@ Accepted weight sources:
 * an open_clip pretrained tag (e.g. ``'openai'``) when the machine is online.
   Offline (no network, or ``HF_HUB_OFFLINE=1``) a tag fails at once with a
   message that says how to pass a local file instead.
+
+Activation (``quick_gelu``). OpenAI's CLIP weights were trained with
+QuickGELU, LAION/DataComp and most open_clip-trained weights with GELU, and
+a plain state dict carries no trace of which (the parameters are the same).
+So the activation is never guessed:
+
+* OpenAI TorchScript archives: read from the archive (its modules are named
+  ``QuickGELU`` or ``GELU``); an explicit ``quick_gelu`` that contradicts
+  it is an error;
+* open_clip pretrained tags: taken from the tag's pretrained config;
+* model names ending in ``-quickgelu``, ``model_cfg`` dicts (their
+  ``quick_gelu`` key, open_clip's default False) and ``local-dir:`` folders
+  state it themselves; ``quick_gelu`` overrides a ``model_cfg``;
+* a plain state dict for a model name that open_clip has with both
+  activations (``'ViT-B-16'`` and ``'ViT-B-16-quickgelu'``, ...) needs an
+  explicit ``quick_gelu`` (True for OpenAI weights, False for LAION), or
+  loading fails with that advice.
+
+Before a state dict is loaded its shapes are compared with the model's; a
+file for another architecture fails with both architectures named.
 
 Loaded models are cached per spec (see :func:`load_clip`) so that the image
 and text towers of one model come from the same instance.
@@ -36,6 +56,8 @@ from typing import Any, Dict, Optional, Tuple
 
 import torch
 from mmengine.logging import print_log
+
+from .clip_weights import check_shapes, jit_quick_gelu, load_state_dict_file
 
 #: Keys accepted in a ``clip`` spec dict.
 CLIP_SPEC_KEYS = ('model_name', 'pretrained', 'model_cfg', 'quick_gelu')
@@ -117,24 +139,34 @@ def _looks_like_path(value: str) -> bool:
                                           '.safetensors', '.npz'))
 
 
-def _build_arch(spec: Dict[str, Any], quick_gelu: bool):
+def _build_arch(spec: Dict[str, Any], quick_gelu: Optional[bool]):
     open_clip = _open_clip()
     if spec['model_cfg'] is not None:
         cfg = copy.deepcopy(spec['model_cfg'])
-        if quick_gelu:
-            cfg['quick_gelu'] = True
+        if quick_gelu is not None:
+            cfg['quick_gelu'] = bool(quick_gelu)
         cfg.pop('custom_text', None)
         model = open_clip.model.CLIP(**cfg)
         return model
     return open_clip.create_model(
-        spec['model_name'], pretrained=None, force_quick_gelu=quick_gelu)
+        spec['model_name'], pretrained=None,
+        force_quick_gelu=bool(quick_gelu))
 
 
-def _load_weights_file(model: torch.nn.Module, path: str) -> None:
+def has_both_activations(name: Optional[str]) -> bool:
+    """Whether open_clip has ``name`` with GELU and with QuickGELU."""
+    if not name or name.endswith('-quickgelu'):
+        return False
+    return f'{name}-quickgelu' in _open_clip().list_models()
+
+
+def _load_weights_file(model: torch.nn.Module, path: str,
+                       jit_model=None, arch: str = 'the model') -> None:
     """Load a local weights file into an open_clip model (strict)."""
     open_clip = _open_clip()
-    if _is_torchscript_archive(path):
-        jit_model = torch.jit.load(path, map_location='cpu')
+    if jit_model is not None or _is_torchscript_archive(path):
+        if jit_model is None:
+            jit_model = torch.jit.load(path, map_location='cpu')
         state_dict = jit_model.state_dict()
         for key in ('input_resolution', 'context_length', 'vocab_size'):
             state_dict.pop(key, None)
@@ -145,16 +177,25 @@ def _load_weights_file(model: torch.nn.Module, path: str) -> None:
                 state_dict.pop(key, None)
         from open_clip.factory import convert_state_dict, resize_pos_embed
         state_dict = convert_state_dict(model, state_dict)
+        check_shapes(model, state_dict, path, arch)
         resize_pos_embed(state_dict, model)
         model.load_state_dict(state_dict, strict=True)
-    else:
+    elif osp.splitext(path)[1] in ('.npz', '.npy'):
         open_clip.load_checkpoint(model, path, strict=True)
+    else:
+        load_state_dict_file(model, path, arch)
 
 
 def _create(spec: Dict[str, Any]) -> torch.nn.Module:
     open_clip = _open_clip()
     name, pretrained = spec['model_name'], spec['pretrained']
     quick_gelu = spec['quick_gelu']
+    if quick_gelu is not None and not isinstance(quick_gelu, bool):
+        raise TypeError(f'clip.quick_gelu={quick_gelu!r} must be True, '
+                        'False or None')
+    if quick_gelu is False and name and name.endswith('-quickgelu'):
+        raise ValueError(f'clip.quick_gelu=False contradicts model_name='
+                         f'{name!r}; drop the "-quickgelu" suffix for GELU')
 
     if name is not None and name.startswith('local-dir:'):
         if spec['model_cfg'] is not None or pretrained:
@@ -181,19 +222,44 @@ def _create(spec: Dict[str, Any]) -> torch.nn.Module:
             '"local-dir:PATH", or pass `model_cfg`')
 
     if pretrained is None:
-        model = _build_arch(spec, bool(quick_gelu))
+        model = _build_arch(spec, quick_gelu)
         print_log(f'CLIP {name or "model_cfg"}: random weights (no '
                   '`pretrained` given)', logger='current')
         return model
 
     path = osp.expanduser(pretrained)
     if osp.isfile(path):
-        if quick_gelu is None:
-            # OpenAI's released weights were trained with QuickGELU.
-            quick_gelu = _is_torchscript_archive(path)
-        model = _build_arch(spec, bool(quick_gelu))
+        arch = repr(name) if name else 'model_cfg'
+        jit_model = None
+        if _is_torchscript_archive(path):
+            jit_model = torch.jit.load(path, map_location='cpu')
+            found = jit_quick_gelu(jit_model)
+            if found is None:
+                # OpenAI's released JIT weights were trained with QuickGELU.
+                found = True if quick_gelu is None else quick_gelu
+            if quick_gelu is not None and quick_gelu != found:
+                raise ValueError(
+                    f'clip.quick_gelu={quick_gelu} contradicts the '
+                    f'TorchScript archive {path!r}, whose activation is '
+                    f'{"QuickGELU" if found else "GELU"}; drop '
+                    'clip.quick_gelu (it is read from the archive)')
+            quick_gelu = found
+        elif quick_gelu is None and spec['model_cfg'] is None and \
+                has_both_activations(name):
+            raise ValueError(
+                f'clip.model_name={name!r} exists with GELU and with '
+                f'QuickGELU ({name!r} / {name + "-quickgelu"!r}), and a '
+                f'plain state dict ({path!r}) does not say which it was '
+                'trained with; a wrong guess loads silently and changes the '
+                'features. Set clip.quick_gelu=True for OpenAI weights '
+                "(e.g. converted from OpenAI's ViT-B-16.pt or the open_clip "
+                "tag 'openai'), clip.quick_gelu=False for LAION/DataComp "
+                'and most open_clip-trained weights.')
+        model = _build_arch(spec, quick_gelu)
         try:
-            _load_weights_file(model, path)
+            _load_weights_file(model, path, jit_model, arch)
+        except ValueError:
+            raise
         except Exception as err:
             raise RuntimeError(
                 f'could not load CLIP weights from {path!r} into '
@@ -226,6 +292,9 @@ def _create(spec: Dict[str, Any]) -> torch.nn.Module:
             f"clip=dict(model_name='{name}', pretrained='/path/to/weights.pt'"
             ') (an open_clip state dict, .safetensors or an OpenAI JIT .pt), '
             "or model_name='local-dir:/path/to/folder'.")
+    if quick_gelu is None:
+        quick_gelu = bool(open_clip.get_pretrained_cfg(name, pretrained).get(
+            'quick_gelu', False))
     return open_clip.create_model(
         name, pretrained=pretrained, force_quick_gelu=bool(quick_gelu))
 
