@@ -9,6 +9,8 @@ from .export import (
     MPAFERExportModule,
     check_onnx_parity,
     export_onnx,
+    ort_session,
+    quantize_onnx,
 )
 from .inference import (
     IMG_EXTENSIONS,
@@ -28,5 +30,6 @@ __all__ = [
     'load_mpa_checkpoint', 'init_mpa_model', 'build_test_pipeline',
     'prepare_images', 'MPAFERInferencer', 'encode_classnames',
     'score_classnames', 'MPAFERExportModule', 'export_onnx',
-    'check_onnx_parity', 'INPUT_FORMATS', 'DEFAULT_OPSET'
+    'check_onnx_parity', 'quantize_onnx', 'ort_session', 'INPUT_FORMATS',
+    'DEFAULT_OPSET'
 ]

@@ -16,6 +16,11 @@ Inputs and outputs of the graph:
 * outputs ``logits`` ``[B, C]`` (``logit_scale * S(x, c)``, equal to
   ``model(x, mode='tensor')``) and ``scores`` ``[B, C]`` (their softmax,
   equal to ``pred_score``). The batch axis is dynamic.
+
+:func:`quantize_onnx` writes an int8 version with onnxruntime's dynamic
+quantisation (int8 weights of the MatMul/Gemm layers, activations
+quantised per call), smaller and usually faster on CPU; its accuracy on
+the demo world is measured by ``tools/analysis_tools/benchmark.py``.
 """
 import os.path as osp
 from typing import Dict, Optional, Tuple
@@ -157,6 +162,99 @@ def export_onnx(model: nn.Module,
     return out_file
 
 
+def quantize_onnx(onnx_file: str,
+                  out_file: str,
+                  per_channel: bool = False) -> str:
+    """Write an int8 dynamically quantised copy of an exported model.
+
+    Uses ``onnxruntime.quantization.quantize_dynamic`` with int8 weights
+    (``QuantType.QInt8``): the weights of the MatMul/Gemm layers (the
+    attention and MLP projections of every block, ``proj``) are stored as
+    int8 with a scale, activations are quantised on the fly, so no
+    calibration data is needed. LayerNorm, softmax, the patch embedding
+    convolution and CGLA's top-k stay float32.
+
+    Args:
+        onnx_file (str): The float32 ``.onnx`` file (from
+            :func:`export_onnx`).
+        out_file (str): The int8 ``.onnx`` file to write.
+        per_channel (bool): One scale per output channel instead of per
+            tensor. Defaults to False.
+
+    Returns:
+        str: ``out_file``.
+    """
+    try:
+        import onnx
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+    except ImportError as e:
+        raise ImportError("int8 quantisation needs `onnx` and "
+                          "`onnxruntime`: pip install "
+                          "'mpa_fer_plugin[export]'") from e
+    if not osp.isfile(onnx_file):
+        raise FileNotFoundError(f'ONNX file not found: {onnx_file}')
+    if osp.abspath(onnx_file) == osp.abspath(out_file):
+        raise ValueError(f'the int8 file would overwrite {onnx_file}')
+    quantize_dynamic(_constants_to_initializers(onnx.load(onnx_file)),
+                     out_file, weight_type=QuantType.QInt8,
+                     per_channel=per_channel)
+    onnx.checker.check_model(onnx.load(out_file))
+    print_log(f'wrote int8 (dynamic) {out_file}: '
+              f'{osp.getsize(out_file) / 2**20:.1f} MiB (float32 '
+              f'{osp.getsize(onnx_file) / 2**20:.1f} MiB)', logger='current')
+    return out_file
+
+
+def _constants_to_initializers(model):
+    """Move the weight tensors of ``Constant`` nodes into initializers.
+
+    The TorchScript exporter stores the folded weights of the frozen
+    tower as ``Constant`` nodes; onnxruntime's quantiser only quantises a
+    MatMul whose weight is an initializer. Tensors of 2 or more dimensions
+    are moved (scalars and shape vectors stay nodes); the graph computes
+    the same values.
+    """
+    from onnx import numpy_helper
+    graph = model.graph
+    keep = []
+    for node in graph.node:
+        if node.op_type == 'Constant' and len(node.attribute) == 1 and \
+                node.attribute[0].name == 'value':
+            value = numpy_helper.to_array(node.attribute[0].t)
+            if value.ndim >= 2:
+                graph.initializer.append(
+                    numpy_helper.from_array(value, node.output[0]))
+                continue
+        keep.append(node)
+    del graph.node[:]
+    graph.node.extend(keep)
+    return model
+
+
+def ort_session(onnx_file: str, threads: Optional[int] = None):
+    """An onnxruntime CPU session, optionally with a fixed thread count.
+
+    Args:
+        onnx_file (str): The ``.onnx`` file.
+        threads (int, optional): Intra-op threads (``None``: onnxruntime's
+            default). Defaults to None.
+
+    Returns:
+        onnxruntime.InferenceSession: The session.
+    """
+    try:
+        import onnxruntime as ort
+    except ImportError as e:
+        raise ImportError("running the export needs `onnxruntime`: pip "
+                          "install 'mpa_fer_plugin[export]'") from e
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    return ort.InferenceSession(onnx_file, options,
+                                providers=['CPUExecutionProvider'])
+
+
 def check_onnx_parity(model: nn.Module,
                       onnx_file: str,
                       input_format: str = 'rgb255',
@@ -173,14 +271,10 @@ def check_onnx_parity(model: nn.Module,
         seed (int): Seed of the random images. Defaults to 0.
 
     Returns:
-        dict[str, float]: ``max_abs_diff_logits`` and
-        ``max_abs_diff_scores``.
+        dict[str, float]: ``max_abs_diff_logits``,
+        ``max_abs_diff_scores`` and ``top1_agreement`` (fraction of the
+        images with the same predicted class).
     """
-    try:
-        import onnxruntime as ort
-    except ImportError as e:
-        raise ImportError("checking the export needs `onnxruntime`: pip "
-                          "install 'mpa_fer_plugin[export]'") from e
     h, w = _input_size(model)
     gen = torch.Generator().manual_seed(seed)
     rgb = torch.rand(batch_size, 3, h, w, generator=gen) * 255
@@ -188,8 +282,7 @@ def check_onnx_parity(model: nn.Module,
     device = next(model.parameters()).device
     normed = (rgb.to(device) - pre.mean) / pre.std
     feed = rgb if input_format == 'rgb255' else normed.cpu()
-    session = ort.InferenceSession(onnx_file,
-                                   providers=['CPUExecutionProvider'])
+    session = ort_session(onnx_file)
     logits_ort, scores_ort = session.run(None,
                                          {'image': feed.numpy()})
     with torch.no_grad():
@@ -197,7 +290,9 @@ def check_onnx_parity(model: nn.Module,
     return dict(
         max_abs_diff_logits=float(np.abs(logits_ort - logits).max()),
         max_abs_diff_scores=float(
-            np.abs(scores_ort - _softmax(logits)).max()))
+            np.abs(scores_ort - _softmax(logits)).max()),
+        top1_agreement=float(
+            (logits_ort.argmax(-1) == logits.argmax(-1)).mean()))
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:

@@ -76,3 +76,40 @@ def test_bad_arguments(world, tmp_path):
         export_tool.main([world['config'], world['ckpt_csc'], '--out',
                           str(tmp_path / 'x.onnx')])
     assert torch.is_tensor(MPAFERExportModule(model).text_feats)
+
+
+def test_int8_export(world, tmp_path, capsys):
+    """--int8: a smaller graph with int8 MatMuls that still classifies."""
+    import os
+    out = str(tmp_path / 'mpa.onnx')
+    report = export_tool.main([world['config'], world['ckpt'], '--out', out,
+                               '--int8', '--threads', '1',
+                               '--trust-checkpoint'])
+    int8_file = str(tmp_path / 'mpa.int8.onnx')
+    assert f'wrote {out}, {int8_file}' in capsys.readouterr().out
+    assert report['max_abs_diff_logits'] < 1e-4  # fp32 unchanged
+    graph = onnx.load(int8_file)
+    ops = {n.op_type for n in graph.graph.node}
+    assert {'MatMulInteger', 'DynamicQuantizeLinear'} <= ops
+    assert 'TopK' in ops
+    int8_weights = [i for i in graph.graph.initializer
+                    if i.data_type == onnx.TensorProto.INT8]
+    assert len(int8_weights) >= 4  # qkv / out / fc / proj of the blocks
+    assert os.path.getsize(int8_file) < os.path.getsize(out)
+    # Quantised, so not bit-equal; close in scores and mostly the same
+    # predicted class on random images.
+    q = report['int8']
+    assert 0 < q['max_abs_diff_logits']
+    assert q['max_abs_diff_scores'] < 0.2
+    assert q['top1_agreement'] >= 0.5
+
+    from mpa_fer_plugin.apis import ort_session, quantize_onnx
+    session = ort_session(int8_file, threads=1)
+    logits, scores = session.run(
+        None, {'image': np.random.rand(2, 3, 32, 32).astype(np.float32)})
+    assert logits.shape == scores.shape == (2, 7)
+    np.testing.assert_allclose(scores.sum(-1), 1, atol=1e-5)
+    with pytest.raises(ValueError, match='would overwrite'):
+        quantize_onnx(out, out)
+    with pytest.raises(FileNotFoundError, match='ONNX file not found'):
+        quantize_onnx(str(tmp_path / 'none.onnx'), int8_file)

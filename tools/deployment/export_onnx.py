@@ -11,13 +11,17 @@ prompts are baked in as constants, so no text tower is exported.
   ``scores`` ``[B, C]`` (softmax, mmpretrain's ``pred_score``), classes in
   the config's ``head.classnames`` order. The batch axis is dynamic.
 
+``--int8`` also writes an int8 dynamically quantised copy
+(``onnxruntime.quantization.quantize_dynamic``; ``<out>.int8.onnx`` unless
+``--int8-out``) and reports its agreement with PyTorch.
+
 Needs ``pip install 'mpa_fer_plugin[export]'`` (onnx, onnxruntime). Uses
 torch's TorchScript-based exporter (``dynamo=False``), opset 17 by default.
 
 Example::
 
     python tools/deployment/export_onnx.py configs/mpa_fer_demo.py \\
-        work_dirs/demo/epoch_6.pth --out mpa_fer_demo.onnx
+        work_dirs/demo/epoch_6.pth --out mpa_fer_demo.onnx --int8
 """
 import argparse
 import json
@@ -36,6 +40,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     from mmengine.config import DictAction
 
     from mpa_fer_plugin.apis.export import DEFAULT_OPSET, INPUT_FORMATS
+    from mpa_fer_plugin.utils.tool_utils import add_runtime_args
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config', help='the config file')
     parser.add_argument('checkpoint', help='the (prompt-only) checkpoint')
@@ -49,19 +54,29 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='skip the onnxruntime parity check')
     parser.add_argument('--atol', type=float, default=1e-3,
                         help='largest accepted |logit| difference')
+    parser.add_argument('--int8', action='store_true',
+                        help='also write an int8 dynamically quantised '
+                        'model')
+    parser.add_argument('--int8-out', default=None,
+                        help='the int8 .onnx file (default: <out stem>'
+                        '.int8.onnx)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings (key=value)')
+    add_runtime_args(parser)
     return parser.parse_args(argv)
 
 
 def main(argv: Optional[List[str]] = None) -> dict:
     """Export (and check); return the parity numbers (empty if skipped)."""
     args = parse_args(argv)
+    from mpa_fer_plugin.utils.tool_utils import apply_runtime_args
+    apply_runtime_args(args)
     warnings.filterwarnings('ignore', message='.*MultiScaleDeformable.*')
     from mpa_fer_plugin.apis import (
         check_onnx_parity,
         export_onnx,
         init_mpa_model,
+        quantize_onnx,
     )
     model = init_mpa_model(args.config, args.checkpoint,
                            cfg_options=args.cfg_options)
@@ -77,8 +92,20 @@ def main(argv: Optional[List[str]] = None) -> dict:
                 f'ONNX and PyTorch logits differ by '
                 f"{report['max_abs_diff_logits']:.3g} > --atol {args.atol} "
                 f'for {args.out}')
+    written = [args.out]
+    if args.int8:
+        int8_out = args.int8_out or osp.splitext(args.out)[0] + '.int8.onnx'
+        quantize_onnx(args.out, int8_out)
+        written.append(int8_out)
+        if not args.no_verify:
+            # Quantisation changes the logits by design: reported, not
+            # checked against --atol.
+            report['int8'] = check_onnx_parity(
+                model, int8_out, input_format=args.input_format,
+                batch_size=8)
+            print(json.dumps({'int8': report['int8']}), flush=True)
     print(f'classes (output order): {list(model.head.classnames)}')
-    print(f'wrote {args.out}', flush=True)
+    print(f'wrote {", ".join(written)}', flush=True)
     return report
 
 
