@@ -245,3 +245,37 @@ def test_real_vit_b16_zero_shot_equality(tmp_path):
         ours = model(image)
     torch.testing.assert_close(ours, expected, rtol=0, atol=1e-3)
     assert model.backbone.num_patches == 196
+
+
+@pytest.mark.parametrize('prompt_ln_pre', [True, False])
+def test_first_prompts_before_or_after_ln_pre(tiny_clip_spec, images,
+                                              prompt_ln_pre):
+    """True: P^1 concatenated before ln_pre (IVLP/MaPLe); False: after."""
+    torch.manual_seed(0)
+    vit = build(tiny_clip_spec, num_prompts=3, prompt_depth=1,
+                prompt_ln_pre=prompt_ln_pre)
+    assert vit.prompt_ln_pre is prompt_ln_pre
+    visual = load_clip(tiny_clip_spec).visual
+    with torch.no_grad():  # an independent re-implementation
+        x = visual.conv1(images).flatten(2).transpose(1, 2)
+        cls = visual.class_embedding.view(1, 1, -1).expand(3, -1, -1)
+        x = torch.cat([cls, x], dim=1) + visual.positional_embedding
+        prompts = vit.prompts[0].expand(3, -1, -1)
+        if prompt_ln_pre:
+            x = visual.ln_pre(torch.cat([x[:, :1], prompts, x[:, 1:]], 1))
+        else:
+            x = visual.ln_pre(x)
+            x = torch.cat([x[:, :1], prompts, x[:, 1:]], 1)
+        x = visual.transformer(x)
+        ref = visual.ln_post(x[:, 0]) @ visual.proj
+        ours = vit(images)[0]
+        other = build(tiny_clip_spec, num_prompts=3, prompt_depth=1,
+                      prompt_ln_pre=not prompt_ln_pre)
+        other.prompts.data.copy_(vit.prompts.data)
+        theirs = other(images)[0]
+    torch.testing.assert_close(ours, ref, rtol=0, atol=1e-5)
+    assert not torch.allclose(ours, theirs, atol=1e-4)
+    # the default is IVLP's
+    assert build(tiny_clip_spec, num_prompts=1).prompt_ln_pre is True
+    with pytest.raises(TypeError, match="prompt_ln_pre='yes'"):
+        build(tiny_clip_spec, prompt_ln_pre='yes')

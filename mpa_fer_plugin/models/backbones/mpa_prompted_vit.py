@@ -82,6 +82,11 @@ class MPAPromptedViT(BaseModule):
             ``'ln_post_proj'`` (``ln_post`` then ``proj``, like the class
             token) or ``'proj'`` (``proj`` only); method.md §7 #5.
             Defaults to ``'ln_post_proj'``.
+        prompt_ln_pre (bool): Whether the first-layer prompts ``P^1`` pass
+            through ``ln_pre`` like the patch tokens: ``True`` as IVLP and
+            MaPLe, which concatenate them before ``ln_pre``; ``False``
+            inserts them after it (this package before issue 11). Deeper
+            prompts always enter as they are. Defaults to True.
         with_cp (bool | int): Activation checkpointing of the frozen blocks
             (``torch.utils.checkpoint``, non-reentrant): only each block's
             input is kept for backward and the block is recomputed there,
@@ -103,6 +108,7 @@ class MPAPromptedViT(BaseModule):
                  prompt_init_std: float = 0.02,
                  out_patches: Optional[bool] = None,
                  patch_proj: str = 'ln_post_proj',
+                 prompt_ln_pre: bool = True,
                  with_cp: Union[bool, int] = False,
                  init_cfg: Optional[dict] = None) -> None:
         check_init_cfg(init_cfg, type(self).__name__)
@@ -146,6 +152,10 @@ class MPAPromptedViT(BaseModule):
         self.prompt_depth = (0 if num_prompts == 0 else
                              prompt_depth or self.num_layers)
         self.patch_proj = patch_proj
+        if not isinstance(prompt_ln_pre, bool):
+            raise TypeError(f'prompt_ln_pre={prompt_ln_pre!r} must be a '
+                            'bool')
+        self.prompt_ln_pre = prompt_ln_pre
         self.out_patches = out_patches
         if isinstance(with_cp, bool):
             self.cp_layers = self.num_layers if with_cp else 0
@@ -222,7 +232,12 @@ class MPAPromptedViT(BaseModule):
         batch = x.shape[0]
         for i, block in enumerate(transformer.resblocks):
             if n_p and i < self.prompt_depth:
-                prompts = self.prompts[i].to(x.dtype).expand(batch, -1, -1)
+                prompts = self.prompts[i].to(x.dtype)
+                if i == 0 and self.prompt_ln_pre:
+                    # == concatenating P^1 before ln_pre (IVLP/MaPLe):
+                    # the LayerNorm normalises every token on its own.
+                    prompts = self.visual.ln_pre(prompts)
+                prompts = prompts.expand(batch, -1, -1)
                 rest = x[:, 1:] if i == 0 else x[:, 1 + n_p:]
                 x = torch.cat([x[:, :1], prompts, rest], dim=1)
             if not transformer.batch_first:
