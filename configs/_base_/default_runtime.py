@@ -15,7 +15,13 @@ default_hooks = dict(
         save_best='auto'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='VisualizationHook', enable=False),
+    # Stop on a NaN/inf loss and never save non-finite weights.
+    invalid_loss=dict(type='MPAInvalidLossHook'),
+    # Augmentation randomness from (seed, epoch, sample): exact resume.
+    data_seed=dict(type='MPADataSeedHook'),
 )
+# The plugin adds the two hooks above (unless set to None here) and the
+# class-name check (always) to any Runner whose config lacks them.
 
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -1,11 +1,59 @@
 """Data transforms for the FER datasets."""
-from typing import Optional
+import logging
+import multiprocessing
+import random
+from typing import Optional, Sequence, Union
 
 import mmcv
 import numpy as np
 from mmcv.transforms import LoadImageFromFile
 from mmengine import fileio
+from mmengine.logging import print_log
 from mmpretrain.registry import TRANSFORMS
+
+#: ``(active, seed, epoch)`` of the running training epoch, in shared
+#: memory so that forked (also persistent) data workers see updates. Set by
+#: :class:`~mpa_fer_plugin.engine.hooks.MPADataSeedHook`.
+_AUG_STATE = multiprocessing.RawArray('q', 3)
+
+
+def set_augmentation_epoch(seed: int, epoch: int) -> None:
+    """Seed the pipelines' randomness per sample from ``(seed, epoch)``.
+
+    Args:
+        seed (int): The run's seed.
+        epoch (int): The 0-based training epoch.
+    """
+    _AUG_STATE[1] = int(seed) % 2**63
+    _AUG_STATE[2] = int(epoch)
+    _AUG_STATE[0] = 1
+
+
+def clear_augmentation_epoch() -> None:
+    """Stop per-sample seeding."""
+    _AUG_STATE[0] = 0
+
+
+def seed_sample(sample_idx: int) -> bool:
+    """Seed ``numpy`` and ``random`` for one sample of the current epoch.
+
+    The seed is a function of ``(seed, epoch, sample_idx)`` only, so the
+    random transforms that follow draw the same values in any process,
+    worker or rank, and after a resume.
+
+    Args:
+        sample_idx (int): The dataset index of the sample.
+
+    Returns:
+        bool: Whether an epoch is set (otherwise nothing is seeded).
+    """
+    if not _AUG_STATE[0]:
+        return False
+    state = np.random.SeedSequence(
+        [_AUG_STATE[1], _AUG_STATE[2], int(sample_idx)]).generate_state(2)
+    np.random.seed(int(state[0]))
+    random.seed(int(state[1]))
+    return True
 
 
 @TRANSFORMS.register_module()
@@ -23,6 +71,14 @@ class LoadFERImage(LoadImageFromFile):
       ``FileNotFoundError`` and an undecodable (corrupt) file raises
       ``ValueError``, both naming the path, instead of mmcv's bare
       ``AssertionError``. Broken files are never skipped silently.
+    - An image whose short edge is below ``min_size`` (default:
+      ``small_image_ratio`` times the model's input size, which
+      :class:`~mpa_fer_plugin.engine.hooks.MPADataSeedHook` fills in) is
+      used, but the first one of each dataset (pipeline) gives a warning
+      naming the file; the count is in :attr:`num_small_images`.
+    - During training, ``numpy`` and ``random`` are seeded per sample from
+      ``(seed, epoch, sample_idx)`` (:func:`seed_sample`), so the random
+      transforms after this one are reproducible across resumes.
 
     Args:
         to_float32 (bool): Convert the image to ``float32``.
@@ -32,13 +88,24 @@ class LoadFERImage(LoadImageFromFile):
         imdecode_backend (str): Decoding backend. Defaults to ``'cv2'``.
         backend_args (dict, optional): File backend arguments.
             Defaults to ``None``.
+        min_size (int, optional): Warn about images with a shorter edge.
+            Defaults to ``None`` (derived from ``input_size``).
+        small_image_ratio (float): ``min_size`` as a fraction of the
+            model's input size. Defaults to ``0.125`` (FERPlus' 48 px
+            faces pass for a 224 px model; a 1x1 image does not).
+        input_size (int | Sequence[int], optional): The model's input
+            size ``(h, w)``; set by the data-seed hook. Defaults to None.
     """
 
     def __init__(self,
                  to_float32: bool = False,
                  color_type: str = 'color',
                  imdecode_backend: str = 'cv2',
-                 backend_args: Optional[dict] = None) -> None:
+                 backend_args: Optional[dict] = None,
+                 min_size: Optional[int] = None,
+                 small_image_ratio: float = 0.125,
+                 input_size: Optional[Union[int, Sequence[int]]] = None
+                 ) -> None:
         if color_type not in ('color', 'grayscale', 'unchanged'):
             raise ValueError(f'color_type={color_type!r} must be "color", '
                              '"grayscale" or "unchanged"')
@@ -47,6 +114,36 @@ class LoadFERImage(LoadImageFromFile):
             color_type=color_type,
             imdecode_backend=imdecode_backend,
             backend_args=backend_args)
+        self.min_size = min_size
+        self.small_image_ratio = small_image_ratio
+        self.input_size = input_size
+        #: Images below the size threshold seen by this process.
+        self.num_small_images = 0
+
+    def _threshold(self) -> Optional[float]:
+        if self.min_size is not None:
+            return float(self.min_size)
+        if self.input_size is None:
+            return None
+        size = self.input_size
+        short = min(size) if isinstance(size, (tuple, list)) else size
+        return float(short) * self.small_image_ratio
+
+    def _check_size(self, img: np.ndarray, results: dict) -> None:
+        threshold = self._threshold()
+        if threshold is None or min(img.shape[:2]) >= threshold:
+            return
+        self.num_small_images += 1
+        if self.num_small_images == 1:
+            name = results.get('img_path') or (
+                f'sample {results.get("sample_idx", "?")} (in memory)')
+            print_log(
+                f'{name} is {img.shape[1]}x{img.shape[0]} px, far smaller '
+                f'than the model input {self.input_size or self.min_size} '
+                f'(threshold {threshold:g} px on the short edge); it is '
+                'upscaled, which loses detail. Only the first such image '
+                'of this dataset is reported.', logger='current',
+                level=logging.WARNING)
 
     def _from_memory(self, img: np.ndarray) -> np.ndarray:
         img = np.asarray(img)
@@ -93,6 +190,9 @@ class LoadFERImage(LoadImageFromFile):
         else:
             raise KeyError('LoadFERImage needs "img" or "img_path" in the '
                            f'data info, got keys {sorted(results)}')
+        self._check_size(img, results)
+        if 'sample_idx' in results:
+            seed_sample(results['sample_idx'])
         if self.to_float32:
             img = img.astype(np.float32)
         results['img'] = img

@@ -8,13 +8,18 @@ them. Because configs import the plugin through ``custom_imports``, the shims
 are active for the stock mmpretrain tools (``tools/train.py``,
 ``tools/test.py``, ``dist_train.sh``) as well. What they change:
 
-1. **Trusted local checkpoint loading.** mmengine 0.10.7 calls
-   ``torch.load`` without ``weights_only``; torch >= 2.6 defaults it to
-   ``True`` and then refuses mmengine's own checkpoints (``--resume``,
-   ``load_from``, ``tools/test.py``; open-mmlab/mmengine#1655). The shim
-   re-registers mmengine's local-file scheme with ``weights_only=False``.
-   **It trusts local checkpoint files**: only load checkpoints you trust, as
-   a pickle can run code. Remote (``http://``) loading is unchanged.
+1. **Safe checkpoint loading.** mmengine 0.10.7 calls ``torch.load``
+   without ``weights_only``; torch >= 2.6 defaults it to ``True`` and then
+   refuses mmengine's own checkpoints (``--resume``, ``load_from``,
+   ``tools/test.py``; open-mmlab/mmengine#1655). The shim re-registers
+   mmengine's local-file and ``http(s)://`` schemes with a loader that
+   keeps ``weights_only=True`` and allows exactly the types mmengine and
+   the plugin put in checkpoints (:data:`CHECKPOINT_SAFE_GLOBALS`). A file
+   that needs anything else is refused with :class:`UnsafeCheckpointError`
+   naming the type; full unpickling (which can run code from the file) is
+   an explicit opt-in: ``--trust-checkpoint`` on the tools or
+   ``MPA_FER_TRUST_CHECKPOINTS=1``. A truncated or corrupt file raises
+   :class:`CorruptCheckpointError` naming it.
 2. **CPU-safe distributed launch.** mmengine's ``pytorch`` and ``slurm``
    launchers call ``torch.cuda.set_device``, which fails without CUDA. When
    CUDA is unavailable the shim initialises the process group with ``gloo``
@@ -26,6 +31,21 @@ are active for the stock mmpretrain tools (``tools/train.py``,
    sets ``persistent_workers=True`` on every dataloader, which torch rejects
    when ``num_workers=0``. The shim drops the flag in that case.
 5. **Version ranges are warned about, never asserted.**
+6. **Atomic checkpoint saves.** mmengine writes a checkpoint in place and
+   :class:`~mmengine.hooks.CheckpointHook` deletes the oldest one (and the
+   previous best) *before* writing the new one, so a kill in between loses
+   the latest checkpoint. Local checkpoints are now written to a temporary
+   file in the same folder and renamed; the hook's deletions wait until the
+   new file is complete; and auto-resume (``--resume``) skips a missing or
+   incomplete ``last_checkpoint`` target with a warning, falling back to
+   the newest complete checkpoint of the work dir.
+7. **Plugin safety hooks cannot be dropped.** Every Runner gets the
+   :class:`~mpa_fer_plugin.engine.hooks.MPAClassNameCheckHook` (when the
+   model has class names), the invalid-loss guard and the data-seed hook
+   (see :mod:`mpa_fer_plugin.engine.hooks`), even if a config replaces
+   ``custom_hooks`` or ``default_hooks``; only ``default_hooks`` entries
+   set explicitly to ``None`` (``invalid_loss``, ``data_seed``) turn the
+   latter two off.
 
 All patches are idempotent and can be inspected through :data:`APPLIED`.
 """
@@ -54,8 +74,8 @@ def load_local_checkpoint_trusted(filename: str,
                                   map_location: Optional[Any] = None) -> Any:
     """Load a local checkpoint with full unpickling (trusted files only).
 
-    This replaces mmengine's default local-file loader, which fails on its own
-    checkpoints under torch >= 2.6 (``weights_only`` default).
+    The explicit opt-in behind ``--trust-checkpoint``; the installed loader
+    is :func:`~mpa_fer_plugin.utils.safe_checkpoint.load_local_checkpoint`.
 
     Args:
         filename (str): Path to the checkpoint file (``~`` is expanded).
@@ -71,10 +91,137 @@ def load_local_checkpoint_trusted(filename: str,
 
 
 def _patch_checkpoint_loader() -> None:
+    import mmengine.runner.checkpoint as ckpt_mod
     from mmengine.runner.checkpoint import CheckpointLoader
+
+    from .safe_checkpoint import load_http_checkpoint, load_local_checkpoint
     CheckpointLoader.register_scheme(
-        prefixes='', loader=load_local_checkpoint_trusted, force=True)
-    APPLIED.append('trusted_local_checkpoint')
+        prefixes='', loader=load_local_checkpoint, force=True)
+    CheckpointLoader.register_scheme(
+        prefixes=('http://', 'https://'), loader=load_http_checkpoint,
+        force=True)
+    # modelzoo://, open-mmlab://, mmcls:// end in the module-level function.
+    ckpt_mod.load_from_http = load_http_checkpoint
+    APPLIED.append('safe_checkpoint_loading')
+
+
+class _DeferredRemoval:
+    """A file backend proxy that records removals instead of doing them."""
+
+    def __init__(self, backend: Any) -> None:
+        self._backend = backend
+        self.pending: List[tuple] = []
+
+    def remove(self, path: str) -> None:
+        self.pending.append(('remove', path))
+
+    def rmtree(self, path: str) -> None:
+        self.pending.append(('rmtree', path))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._backend, name)
+
+    def flush(self, keep: Optional[str]) -> None:
+        """Do the recorded removals, except of ``keep``."""
+        for op, path in self.pending:
+            if keep is not None and osp.abspath(path) == osp.abspath(keep):
+                continue
+            if op == 'remove' and self._backend.isfile(path):
+                self._backend.remove(path)
+            elif op == 'rmtree' and self._backend.isdir(path):
+                self._backend.rmtree(path)
+        self.pending = []
+
+
+def atomic_save_checkpoint(checkpoint: dict, filename: str,
+                           file_client_args: Optional[dict] = None,
+                           backend_args: Optional[dict] = None) -> None:
+    """mmengine's ``save_checkpoint``, atomic for local files.
+
+    Args:
+        checkpoint (dict): The checkpoint.
+        filename (str): Destination.
+        file_client_args (dict, optional): As in mmengine (deprecated).
+        backend_args (dict, optional): As in mmengine.
+    """
+    from mmengine.fileio import LocalBackend, get_file_backend
+
+    from .safe_checkpoint import atomic_torch_save
+    if file_client_args is None and not str(filename).startswith('pavi://'):
+        backend = get_file_backend(filename, backend_args=backend_args)
+        if isinstance(backend, LocalBackend):
+            atomic_torch_save(checkpoint, filename)
+            return
+    _ORIG_SAVE_CHECKPOINT[0](checkpoint, filename,
+                             file_client_args=file_client_args,
+                             backend_args=backend_args)
+
+
+_ORIG_SAVE_CHECKPOINT: List[Any] = []
+
+
+def _patch_atomic_saves() -> None:
+    import mmengine.runner.checkpoint as ckpt_mod
+    import mmengine.runner.runner as runner_mod
+    from mmengine.hooks import CheckpointHook
+
+    from .safe_checkpoint import find_latest_complete_checkpoint
+    if getattr(CheckpointHook._save_checkpoint_with_step, '_mpa_atomic',
+               False):
+        return
+    _ORIG_SAVE_CHECKPOINT.append(ckpt_mod.save_checkpoint)
+    ckpt_mod.save_checkpoint = atomic_save_checkpoint
+    runner_mod.save_checkpoint = atomic_save_checkpoint
+    runner_mod.find_latest_checkpoint = find_latest_complete_checkpoint
+
+    orig_step = CheckpointHook._save_checkpoint_with_step
+    orig_best = CheckpointHook._save_best_checkpoint
+
+    def _deferring(orig):
+        @functools.wraps(orig)
+        def wrapper(self, runner, *args, **kwargs):
+            backend = self.file_backend
+            proxy = _DeferredRemoval(backend)
+            self.file_backend = proxy
+            try:
+                result = orig(self, runner, *args, **kwargs)
+            finally:
+                self.file_backend = backend
+            # Only reached when every save above completed.
+            keep = [self.last_ckpt, getattr(self, 'best_ckpt_path', None)]
+            keep += list(getattr(self, 'best_ckpt_path_dict', {}).values())
+            proxy.pending = [
+                p for p in proxy.pending
+                if osp.abspath(p[1]) not in
+                {osp.abspath(k) for k in keep if k}]
+            proxy.flush(None)
+            return result
+
+        wrapper._mpa_atomic = True
+        return wrapper
+
+    CheckpointHook._save_checkpoint_with_step = _deferring(orig_step)
+    CheckpointHook._save_best_checkpoint = _deferring(orig_best)
+
+    APPLIED.append('atomic_checkpoint_saves')
+
+
+def _patch_plugin_hooks() -> None:
+    from mmengine.runner import Runner
+
+    orig = Runner.register_hooks
+    if getattr(orig, '_mpa_enforced', False):
+        return
+
+    @functools.wraps(orig)
+    def register_hooks(self, default_hooks=None, custom_hooks=None):
+        orig(self, default_hooks, custom_hooks)
+        from mpa_fer_plugin.engine.hooks.enforce import ensure_plugin_hooks
+        ensure_plugin_hooks(self, default_hooks)
+
+    register_hooks._mpa_enforced = True
+    Runner.register_hooks = register_hooks
+    APPLIED.append('plugin_safety_hooks')
 
 
 def _patch_dist_init() -> None:
@@ -215,6 +362,8 @@ def apply_all() -> List[str]:
     """
     if not APPLIED:
         _patch_checkpoint_loader()
+        _patch_atomic_saves()
+        _patch_plugin_hooks()
         _patch_dist_init()
         _patch_ddp_device_ids()
         _patch_build_dataloader()

@@ -18,7 +18,14 @@ class MPAClassNameCheckHook(Hook):
     module of the model that has them (``MPAPromptHead``) with the classes
     of the dataset of that stage, and raises ``ValueError`` naming both
     lists if they differ. Datasets without class information are skipped
-    with a warning.
+    with a warning. Before testing, the class names stored in the loaded
+    checkpoint (``meta['dataset_meta']['classes']``, written by mmengine
+    from the training dataset) must equal the head's too: a checkpoint
+    trained with another class order is refused (``tools/test.py``).
+
+    The plugin registers this hook on every Runner whose model has class
+    names, even if a config replaces ``custom_hooks``
+    (:func:`~mpa_fer_plugin.engine.hooks.ensure_plugin_hooks`).
 
     Args:
         strict_case (bool): Compare names case-sensitively. With False,
@@ -30,6 +37,8 @@ class MPAClassNameCheckHook(Hook):
 
     def __init__(self, strict_case: bool = True) -> None:
         self.strict_case = strict_case
+        self._ckpt_classes: Optional[tuple] = None
+        self._ckpt_name: Optional[str] = None
 
     def _names(self, names: Sequence[str]) -> tuple:
         names = tuple(str(n).strip() for n in names)
@@ -80,6 +89,32 @@ class MPAClassNameCheckHook(Hook):
             return
         self.check(runner.model, dataset, stage, runner.logger)
 
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Remember the class names stored in a loaded checkpoint."""
+        meta = checkpoint.get('meta') or {}
+        classes = (meta.get('dataset_meta') or {}).get('classes')
+        self._ckpt_classes = tuple(classes) if classes is not None else None
+        self._ckpt_name = meta.get('experiment_name')
+
+    def check_checkpoint(self, model) -> None:
+        """Compare the loaded checkpoint's class names with the model's."""
+        if self._ckpt_classes is None:
+            return
+        if is_model_wrapper(model):
+            model = model.module
+        for name, module in model.named_modules():
+            head_names = getattr(module, 'classnames', None)
+            if head_names is None:
+                continue
+            if self._names(head_names) != self._names(self._ckpt_classes):
+                raise ValueError(
+                    f'the checkpoint (run {self._ckpt_name}) was trained on '
+                    f'classes {self._ckpt_classes}, but '
+                    f'{type(module).__name__} ({name or "model"}) of this '
+                    f'config has classnames {tuple(head_names)}; its scores '
+                    'would be read under the wrong labels. Use the config '
+                    'the checkpoint was trained with')
+
     def before_train(self, runner) -> None:
         """Check the training dataset."""
         self._check(runner, 'train_dataloader', 'train')
@@ -89,5 +124,6 @@ class MPAClassNameCheckHook(Hook):
         self._check(runner, 'val_dataloader', 'val')
 
     def before_test(self, runner) -> None:
-        """Check the test dataset."""
+        """Check the loaded checkpoint and the test dataset."""
+        self.check_checkpoint(runner.model)
         self._check(runner, 'test_dataloader', 'test')
