@@ -45,7 +45,12 @@ setup(
     ],
     extras_require={
         'lite': ['mmcv-lite>=2.0,<2.4'],
-        'tests': ['pytest', 'ruff'],
+        # scikit-image: the real test photograph (data.astronaut).
+        'tests': ['pytest', 'ruff', 'scikit-image'],
+        # Face detection (mpa_fer_plugin.apis.face): the default Haar
+        # detector needs the cascades of OpenCV 4.x (5.0 dropped them).
+        # If another package pulls opencv-python-headless, pin it <5 too.
+        'face': ['opencv-python>=4.5,<5'],
         'cam': ['grad-cam>=1.5,<1.6'],
         # ONNX export and its onnxruntime check (tools/deployment); torch's
         # TorchScript-based exporter (dynamo=False) needs no onnxscript.

@@ -1,0 +1,296 @@
+"""Face detectors behind one interface: ``detect(image) -> boxes, ...``.
+
+Every detector takes a BGR ``uint8`` image (as :func:`load_image` returns)
+and returns :class:`FaceDetections`, a named tuple
+``(boxes, landmarks, scores)``:
+
+* ``boxes``: ``(N, 4)`` float32 ``x1, y1, x2, y2`` in pixels;
+* ``landmarks``: ``(N, 5, 2)`` float32 in the order
+  :data:`LANDMARK_NAMES` (eyes, nose tip, mouth corners; "left" is the
+  image's left), ``NaN`` where the detector does not give a point (the Haar
+  detector gives the two eyes at most);
+* ``scores``: ``(N,)`` float32, higher is more confident (the scale
+  depends on the detector).
+
+Detectors live in the registry :data:`FACE_DETECTORS`, so a config or a
+flag picks one by name (:func:`build_face_detector`). Your own detector
+(RetinaFace, InsightFace, MediaPipe, ...) plugs in by registering a class
+with a ``detect`` method, or by passing any object that has one.
+
+The default, ``'HaarFaceDetector'``, needs nothing but OpenCV 4.x: its
+wheels ship the Haar cascades under ``cv2.data.haarcascades`` (OpenCV 5.0
+dropped them). ``'MTCNNFaceDetector'`` wraps facenet-pytorch's MTCNN (5
+landmarks, weights inside its wheel); it is imported only when built.
+"""
+import os.path as osp
+from typing import Any, NamedTuple, Optional, Union
+
+import cv2
+import numpy as np
+from mmengine.registry import Registry
+
+#: Registry of face detectors; build with :func:`build_face_detector`.
+FACE_DETECTORS = Registry('face detector')
+
+#: Order of the 5 landmarks of :class:`FaceDetections`.
+LANDMARK_NAMES = ('left_eye', 'right_eye', 'nose', 'mouth_left',
+                  'mouth_right')
+
+#: Short names accepted by :func:`build_face_detector`.
+ALIASES = {'haar': 'HaarFaceDetector', 'mtcnn': 'MTCNNFaceDetector',
+           'none': 'WholeImageDetector', 'whole': 'WholeImageDetector'}
+
+
+class FaceDetections(NamedTuple):
+    """Faces found in one image (see the module docstring)."""
+
+    boxes: np.ndarray
+    landmarks: np.ndarray
+    scores: np.ndarray
+
+    @classmethod
+    def empty(cls) -> 'FaceDetections':
+        """No face."""
+        return cls(np.zeros((0, 4), np.float32),
+                   np.zeros((0, 5, 2), np.float32),
+                   np.zeros((0, ), np.float32))
+
+    def __len__(self) -> int:  # number of faces, not of fields
+        return int(self.boxes.shape[0])
+
+
+def as_detections(output: Any, where: str = 'the detector'
+                  ) -> FaceDetections:
+    """Check and convert a detector's ``(boxes, landmarks, scores)``.
+
+    Args:
+        output: A :class:`FaceDetections` or a 3-tuple; ``landmarks`` may
+            be None (no landmarks) and ``scores`` None (all 1).
+        where (str): Named in errors.
+
+    Returns:
+        FaceDetections: float32 arrays of the documented shapes.
+    """
+    if not isinstance(output, tuple) or tuple.__len__(output) != 3:
+        raise ValueError(f'{where} must return (boxes, landmarks, scores), '
+                         f'got {type(output).__name__}')
+    boxes, landmarks, scores = (tuple.__getitem__(output, i)
+                                for i in range(3))
+    boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+    n = boxes.shape[0]
+    if landmarks is None:
+        landmarks = np.full((n, 5, 2), np.nan, np.float32)
+    landmarks = np.asarray(landmarks, np.float32)
+    if landmarks.shape != (n, 5, 2):
+        raise ValueError(f'{where}: landmarks must have shape ({n}, 5, 2) '
+                         f'for {n} boxes, got {landmarks.shape}')
+    scores = (np.ones(n, np.float32) if scores is None else
+              np.asarray(scores, np.float32).reshape(-1))
+    if scores.shape != (n, ):
+        raise ValueError(f'{where}: {scores.shape[0]} scores for {n} boxes')
+    if n and not np.all(boxes[:, 2:] > boxes[:, :2]):
+        raise ValueError(f'{where}: boxes must be x1, y1, x2, y2 with '
+                         f'x2 > x1 and y2 > y1, got {boxes.tolist()}')
+    return FaceDetections(boxes, landmarks, scores)
+
+
+def _check_image(image: np.ndarray) -> np.ndarray:
+    if not isinstance(image, np.ndarray) or image.ndim not in (2, 3):
+        raise ValueError('a detector takes an HxWx3 BGR (or HxW) uint8 '
+                         f'array, got {getattr(image, "shape", image)!r}')
+    return image
+
+
+@FACE_DETECTORS.register_module()
+class HaarFaceDetector:
+    """OpenCV's Viola-Jones frontal-face cascade, plus eye cascades.
+
+    Faces come from ``haarcascade_frontalface_default.xml``; each face's
+    score is the cascade's last-stage weight (``detectMultiScale3``). With
+    ``find_eyes`` the eye cascade runs in the upper part of every face box;
+    when it finds one eye in each half, their centres become landmarks 0
+    and 1 (the aligner then levels the eyes), otherwise the landmarks stay
+    ``NaN`` (the aligner uses the box).
+
+    Args:
+        scale_factor (float): Image pyramid step. Defaults to 1.1.
+        min_neighbors (int): Overlapping hits a face needs (higher: fewer
+            false positives, more misses). Defaults to 5.
+        min_size (int): Smallest face side in pixels. Defaults to 24.
+        find_eyes (bool): Look for the eyes. Defaults to True.
+        equalize (bool): Equalise the grey histogram first. Defaults to
+            True.
+        cascade_dir (str, optional): Folder of the cascade files. Defaults
+            to ``cv2.data.haarcascades``.
+    """
+
+    def __init__(self, scale_factor: float = 1.1, min_neighbors: int = 5,
+                 min_size: int = 24, find_eyes: bool = True,
+                 equalize: bool = True,
+                 cascade_dir: Optional[str] = None) -> None:
+        if cascade_dir is None:
+            data = getattr(cv2, 'data', None)
+            cascade_dir = getattr(data, 'haarcascades', None)
+            if cascade_dir is None:
+                raise RuntimeError(
+                    f'OpenCV {cv2.__version__} ships no Haar cascades '
+                    '(cv2.data.haarcascades is missing; OpenCV 5 dropped '
+                    'them): install opencv-python 4.x (see '
+                    'requirements/ci.txt) or pass cascade_dir=')
+        self.face = self._load(cascade_dir,
+                               'haarcascade_frontalface_default.xml')
+        self.eye = (self._load(cascade_dir, 'haarcascade_eye.xml')
+                    if find_eyes else None)
+        self.scale_factor, self.min_neighbors = scale_factor, min_neighbors
+        self.min_size, self.equalize = int(min_size), equalize
+
+    @staticmethod
+    def _load(folder: str, name: str) -> 'cv2.CascadeClassifier':
+        path = osp.join(folder, name)
+        cascade = cv2.CascadeClassifier(path)
+        if cascade.empty():
+            raise RuntimeError(f'cannot load the Haar cascade {path}')
+        return cascade
+
+    def _eyes(self, gray: np.ndarray, box: np.ndarray) -> np.ndarray:
+        """Eye centres (2, 2) in image pixels, NaN if not both found."""
+        x1, y1, x2, y2 = box.astype(int)
+        w = x2 - x1
+        top, bottom = y1 + int(0.15 * w), y1 + int(0.6 * w)
+        roi = gray[max(top, 0):bottom, max(x1, 0):x2]
+        out = np.full((2, 2), np.nan, np.float32)
+        if roi.size == 0:
+            return out
+        side = max(6, w // 8)
+        hits = self.eye.detectMultiScale(roi, 1.1, 3,
+                                         minSize=(side, side),
+                                         maxSize=(w // 2, w // 2))
+        centres = [(x1 + ex + ew / 2, max(top, 0) + ey + eh / 2, ew)
+                   for ex, ey, ew, eh in hits]
+        mid = (x1 + x2) / 2
+        for k, keep in enumerate((lambda c: c[0] < mid,
+                                  lambda c: c[0] >= mid)):
+            side_hits = [c for c in centres if keep(c)]
+            if not side_hits:
+                return np.full((2, 2), np.nan, np.float32)
+            best = max(side_hits, key=lambda c: c[2])  # largest on the side
+            out[k] = best[:2]
+        return out
+
+    def detect(self, image: np.ndarray) -> FaceDetections:
+        """Find frontal faces (and their eyes) in a BGR image."""
+        image = _check_image(image)
+        gray = image if image.ndim == 2 else cv2.cvtColor(
+            image, cv2.COLOR_BGR2GRAY)
+        if self.equalize:
+            gray = cv2.equalizeHist(gray)
+        rects, _, weights = self.face.detectMultiScale3(
+            gray, scaleFactor=self.scale_factor,
+            minNeighbors=self.min_neighbors,
+            minSize=(self.min_size, self.min_size), outputRejectLevels=True)
+        if len(rects) == 0:
+            return FaceDetections.empty()
+        rects = np.asarray(rects, np.float32).reshape(-1, 4)
+        boxes = np.concatenate([rects[:, :2], rects[:, :2] + rects[:, 2:]],
+                               axis=1)
+        landmarks = np.full((len(boxes), 5, 2), np.nan, np.float32)
+        if self.eye is not None:
+            for i, box in enumerate(boxes):
+                landmarks[i, :2] = self._eyes(gray, box)
+        scores = np.asarray(weights, np.float32).reshape(-1)
+        order = np.argsort(-scores, kind='stable')
+        return FaceDetections(boxes[order], landmarks[order], scores[order])
+
+
+@FACE_DETECTORS.register_module()
+class MTCNNFaceDetector:
+    """facenet-pytorch's MTCNN (optional; 5 landmarks).
+
+    facenet-pytorch ships the MTCNN weights in its wheel but pins
+    ``torch<2.3`` and ``numpy<2``, so it is not part of the tested set and
+    is imported only here; install it in an environment of its own.
+
+    Args:
+        min_face_size (int): Smallest face in pixels. Defaults to 20.
+        thresholds (tuple): The three stages' thresholds. Defaults to
+            ``(0.6, 0.7, 0.7)``.
+        min_score (float): Drop faces below this probability. Defaults to
+            0.9.
+        device (str): Torch device. Defaults to ``'cpu'``.
+    """
+
+    def __init__(self, min_face_size: int = 20,
+                 thresholds=(0.6, 0.7, 0.7), min_score: float = 0.9,
+                 device: str = 'cpu') -> None:
+        try:
+            from facenet_pytorch import MTCNN
+        except ImportError as e:
+            raise ImportError(
+                'MTCNNFaceDetector needs facenet-pytorch (`pip install '
+                'facenet-pytorch`; it pins torch<2.3 and numpy<2, so use a '
+                'separate environment), or use the default '
+                "detector='haar'") from e
+        self.mtcnn = MTCNN(keep_all=True, min_face_size=min_face_size,
+                           thresholds=list(thresholds), device=device)
+        self.min_score = min_score
+
+    def detect(self, image: np.ndarray) -> FaceDetections:
+        """Find faces and their 5 landmarks in a BGR image."""
+        image = _check_image(image)
+        if image.ndim == 2:
+            image = np.repeat(image[..., None], 3, axis=2)
+        rgb = np.ascontiguousarray(image[..., ::-1])
+        boxes, probs, points = self.mtcnn.detect(rgb, landmarks=True)
+        if boxes is None:
+            return FaceDetections.empty()
+        keep = np.asarray(probs) >= self.min_score
+        return as_detections((np.asarray(boxes)[keep],
+                              np.asarray(points)[keep],
+                              np.asarray(probs)[keep]), 'MTCNN')
+
+
+@FACE_DETECTORS.register_module()
+class WholeImageDetector:
+    """The whole image is one face (for crops that are already aligned)."""
+
+    def detect(self, image: np.ndarray) -> FaceDetections:
+        """One box covering ``image``, no landmarks, score 1."""
+        h, w = _check_image(image).shape[:2]
+        return as_detections(([[0, 0, w, h]], None, [1.0]))
+
+
+DetectorSpec = Union[None, str, dict, Any]
+
+
+def build_face_detector(spec: DetectorSpec = None) -> Any:
+    """Build a face detector from a name, a config dict or an object.
+
+    Args:
+        spec: None (the default Haar detector); a registered name or an
+            alias (``'haar'``, ``'mtcnn'``, ``'none'``); a dict with
+            ``type`` and the constructor's arguments; or any object with a
+            ``detect(image)`` method (returned as it is).
+
+    Returns:
+        An object with ``detect(image) -> FaceDetections``.
+    """
+    if spec is None:
+        spec = 'HaarFaceDetector'
+    if isinstance(spec, str):
+        spec = dict(type=spec)
+    if isinstance(spec, dict):
+        spec = dict(spec)
+        name = spec.get('type')
+        if isinstance(name, str):
+            spec['type'] = ALIASES.get(name.lower(), name)
+            if spec['type'] not in FACE_DETECTORS:
+                raise KeyError(
+                    f'unknown face detector {name!r}; registered: '
+                    f'{sorted(FACE_DETECTORS.module_dict)} (aliases '
+                    f'{sorted(ALIASES)}); register your own in '
+                    'mpa_fer_plugin.apis.face.FACE_DETECTORS')
+        return FACE_DETECTORS.build(spec)
+    if not callable(getattr(spec, 'detect', None)):
+        raise TypeError(f'a face detector needs a detect(image) method; '
+                        f'got {type(spec).__name__}')
+    return spec

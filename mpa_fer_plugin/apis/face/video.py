@@ -1,0 +1,228 @@
+"""Expressions over a video file or a webcam, face by face.
+
+:func:`process_video` reads frames with OpenCV, detects faces every
+``detect_every`` frames and keeps their boxes (and landmarks) in between,
+links detections of successive rounds into tracks by box overlap
+(:class:`~.tracking.IoUTracker`), classifies every track's aligned crop on
+every frame, optionally smooths each track's probabilities with an EMA,
+and writes an annotated video and a CSV timeline with one row per frame
+and track::
+
+    frame,time_s,track,x1,y1,x2,y2,detected,label,score,p_Anger,...
+
+``detected`` is 1 on frames where the detector ran; ``label``/``score``
+and the probabilities are the smoothed ones when smoothing is on
+(``raw_label`` keeps the per-frame argmax). A source that is a number (or
+a string of digits) is a webcam index. A missing file raises
+``FileNotFoundError``; a file OpenCV cannot open or decode raises
+``ValueError`` naming it.
+"""
+import csv
+import os
+import os.path as osp
+import time
+from typing import Any, Dict, Iterator, Optional, Tuple, Union
+
+import cv2
+import numpy as np
+from mmengine.logging import print_log
+from mmengine.utils import ProgressBar
+
+from .detectors import FaceDetections
+from .draw import draw_faces
+from .tracking import EMASmoother, IoUTracker, count_flips
+
+Source = Union[int, str]
+
+
+def open_video(source: Source) -> Tuple[cv2.VideoCapture, float, int]:
+    """Open a video file or a webcam index, failing with a clear error.
+
+    Returns:
+        tuple: The capture, its frame rate (25 if unknown) and its frame
+        count (0 if unknown, e.g. a webcam).
+    """
+    if isinstance(source, str) and source.isdigit():
+        source = int(source)
+    if isinstance(source, int):
+        cap = cv2.VideoCapture(source)
+        if not cap.isOpened():
+            raise ValueError(f'cannot open webcam {source} (no such device '
+                             'or no permission)')
+    else:
+        if not osp.isfile(source):
+            raise FileNotFoundError(f'video file not found: {source}')
+        cap = cv2.VideoCapture(source)
+        if not cap.isOpened():
+            raise ValueError(f'cannot read video {source}: OpenCV cannot '
+                             'open it (corrupt, or not a video)')
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    fps = fps if fps and np.isfinite(fps) and fps > 0 else 25.0
+    count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+    return cap, float(fps), max(count, 0)
+
+
+def iter_frames(cap: cv2.VideoCapture, source: Source,
+                max_frames: Optional[int] = None
+                ) -> Iterator[Tuple[int, np.ndarray]]:
+    """Yield ``(index, BGR frame)``; no frame at all is an error."""
+    index = 0
+    while max_frames is None or index < max_frames:
+        ok, frame = cap.read()
+        if not ok or frame is None:
+            break
+        yield index, frame
+        index += 1
+    if index == 0:
+        raise ValueError(f'cannot read video {source}: no frame could be '
+                         'decoded (corrupt, empty or unsupported codec)')
+
+
+def _writer(path: str, fps: float, size: Tuple[int, int]
+            ) -> cv2.VideoWriter:
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    ext = osp.splitext(path)[1].lower()
+    codec = {'.avi': 'MJPG', '.mp4': 'mp4v', '.mkv': 'MJPG'}.get(ext)
+    if codec is None:
+        raise ValueError(f'annotated video {path}: use .mp4, .avi or .mkv')
+    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*codec), fps, size)
+    if not writer.isOpened():
+        raise OSError(f'cannot write the annotated video {path}')
+    return writer
+
+
+def process_video(pipeline, source: Source,
+                  out_video: Optional[str] = None,
+                  out_csv: Optional[str] = None,
+                  detect_every: int = 5,
+                  smooth: Optional[float] = 0.3,
+                  iou_threshold: float = 0.3,
+                  max_frames: Optional[int] = None,
+                  min_side: int = 480,
+                  progress: bool = True) -> Dict[str, Any]:
+    """Run a :class:`~.pipeline.FERPipeline` over a video or a webcam.
+
+    Args:
+        pipeline (FERPipeline): Detector, aligner and classifier.
+        source (int | str): Video file, or webcam index.
+        out_video (str, optional): Annotated video (``.mp4``/``.avi``).
+        out_csv (str, optional): The CSV timeline.
+        detect_every (int): Run the detector on every N-th frame (1: all).
+            Defaults to 5.
+        smooth (float, optional): EMA weight of the new frame, in (0, 1];
+            None: no smoothing. Defaults to 0.3.
+        iou_threshold (float): Overlap that continues a track. Defaults to
+            0.3.
+        max_frames (int, optional): Stop after this many frames (needed for
+            a webcam unless stopped with Ctrl-C).
+        min_side (int): Upscale small frames of the annotated video to this
+            shorter side. Defaults to 480.
+        progress (bool): Show a progress bar. Defaults to True.
+
+    Returns:
+        dict: ``frames``, ``rows``, ``tracks``, ``fps_in`` (the video's
+        frame rate), ``fps`` (frames processed per second), ``seconds``,
+        ``flips_raw`` and ``flips_smoothed`` (label changes summed over
+        tracks) and the output paths.
+    """
+    if detect_every < 1:
+        raise ValueError(f'detect_every={detect_every} must be >= 1')
+    cap, fps_in, count = open_video(source)
+    tracker = IoUTracker(iou_threshold)
+    smoother = EMASmoother(smooth) if smooth is not None else None
+    classes = list(pipeline.classes)
+    writer, csv_file, rows = None, None, 0
+    raw_labels: Dict[int, list] = {}
+    smooth_labels: Dict[int, list] = {}
+    total = min(count, max_frames) if max_frames and count else \
+        (count or max_frames or 0)
+    bar = ProgressBar(total) if progress and total else None
+    dets, ids = FaceDetections.empty(), []
+    start = time.perf_counter()
+    frames = 0
+    try:
+        if out_csv:
+            os.makedirs(osp.dirname(osp.abspath(out_csv)), exist_ok=True)
+            csv_file = open(out_csv, 'w', newline='', encoding='utf-8')
+            table = csv.writer(csv_file)
+            table.writerow(['frame', 'time_s', 'track', 'x1', 'y1', 'x2',
+                            'y2', 'detected', 'label', 'score',
+                            'raw_label'] + [f'p_{c}' for c in classes])
+        for index, frame in iter_frames(cap, source, max_frames):
+            frames += 1
+            detected = index % detect_every == 0
+            if detected:
+                dets = pipeline.detect(frame)
+                ids = tracker.update(dets.boxes)
+                if smoother is not None:
+                    smoother.drop(ids)
+            crops, _ = pipeline.align(frame, dets)
+            preds = pipeline.classify(crops)
+            faces = []
+            for k, pred in enumerate(preds):
+                track = ids[k]
+                probs = np.array([pred['scores'][c] for c in classes])
+                raw = int(np.argmax(probs))
+                if smoother is not None:
+                    probs = smoother.update(track, probs)
+                label = int(np.argmax(probs))
+                raw_labels.setdefault(track, []).append(raw)
+                smooth_labels.setdefault(track, []).append(label)
+                box = [float(v) for v in dets.boxes[k]]
+                faces.append(dict(box=box, pred_class=classes[label],
+                                  pred_score=float(probs[label]),
+                                  scores=dict(zip(classes,
+                                                  map(float, probs)))))
+                if csv_file is not None:
+                    table.writerow(
+                        [index, f'{index / fps_in:.3f}', track] +
+                        [f'{v:.1f}' for v in box] +
+                        [int(detected), classes[label],
+                         f'{probs[label]:.4f}', classes[raw]] +
+                        [f'{p:.4f}' for p in probs])
+                    rows += 1
+            if out_video:
+                drawn = draw_faces(frame, faces, classes, min_side, ids=ids)
+                if writer is None:
+                    writer = _writer(out_video, fps_in,
+                                     (drawn.shape[1], drawn.shape[0]))
+                writer.write(drawn)
+            if bar is not None:
+                bar.update()
+    except KeyboardInterrupt:  # a webcam is stopped with Ctrl-C
+        print_log(f'stopped after {frames} frames', logger='current')
+    finally:
+        cap.release()
+        if writer is not None:
+            writer.release()
+        if csv_file is not None:
+            csv_file.close()
+    seconds = time.perf_counter() - start
+    if bar is not None:
+        bar.file.write('\n')
+    summary = dict(
+        frames=frames, rows=rows, tracks=len(raw_labels),
+        fps_in=fps_in, fps=frames / seconds if seconds > 0 else 0.0,
+        seconds=seconds,
+        flips_raw=sum(count_flips(v) for v in raw_labels.values()),
+        flips_smoothed=sum(count_flips(v) for v in smooth_labels.values()),
+        video=out_video, csv=out_csv)
+    print_log(f'{frames} frames, {summary["tracks"]} tracks, '
+              f'{summary["fps"]:.1f} frames/s', logger='current')
+    return summary
+
+
+def write_video(path: str, frames, fps: float = 10.0) -> str:
+    """Write BGR frames (all of one size) with OpenCV; returns ``path``."""
+    writer = None
+    try:
+        for frame in frames:
+            if writer is None:
+                writer = _writer(path, fps, (frame.shape[1], frame.shape[0]))
+            writer.write(np.ascontiguousarray(frame))
+    finally:
+        if writer is not None:
+            writer.release()
+    if writer is None:
+        raise ValueError(f'no frames to write to {path}')
+    return path
