@@ -166,6 +166,57 @@ def select_per_class(labels: Sequence[int], num_classes: int,
     return sorted(torch.cat(chosen).tolist())
 
 
+def shuffle_labels(labels: Sequence[int], seed: int = 0) -> List[int]:
+    """Permute labels across images (the shuffled-label control).
+
+    The class counts stay the same, so each "prototype" becomes the mean of
+    a random set of images of the class's size: it no longer describes its
+    class. Deterministic for a given ``(labels, seed)``.
+
+    Args:
+        labels (Sequence[int]): Labels of the images ``S`` (in order).
+        seed (int): Seed of the permutation. Defaults to 0.
+
+    Returns:
+        list[int]: ``labels[perm[i]]`` for a seeded permutation ``perm``.
+    """
+    labels = [int(v) for v in labels]
+    gen = torch.Generator().manual_seed(int(seed))
+    perm = torch.randperm(len(labels), generator=gen).tolist()
+    return [labels[p] for p in perm]
+
+
+class RelabeledDataset(Dataset):
+    """A dataset whose packed samples carry other labels (for controls).
+
+    ``dataset[i]`` is loaded as usual and its ``data_samples.gt_label`` is
+    replaced with ``labels[i]``.
+
+    Args:
+        dataset (Dataset): A dataset of packed samples (``PackInputs``).
+        labels (Sequence[int]): One label per sample.
+    """
+
+    def __init__(self, dataset: Dataset, labels: Sequence[int]) -> None:
+        if len(labels) != len(dataset):
+            raise ValueError(f'{len(labels)} labels for a dataset of '
+                             f'{len(dataset)} samples')
+        self.dataset = dataset
+        self.labels = [int(v) for v in labels]
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> Any:
+        item = self.dataset[index]
+        sample = item.get('data_samples') if isinstance(item, dict) else None
+        if sample is None or not hasattr(sample, 'set_gt_label'):
+            raise TypeError('RelabeledDataset needs packed samples (a dict '
+                            'with a DataSample under "data_samples")')
+        sample.set_gt_label(self.labels[index])
+        return item
+
+
 def subset(dataset: Dataset, indices: Sequence[int]) -> Dataset:
     """Restrict a dataset to ``indices`` (``get_subset`` when supported)."""
     if len(indices) == len(dataset) and list(indices) == list(

@@ -161,3 +161,35 @@ def test_hook_needs_a_test_pipeline(model, fake_runner, tmp_path):
 def test_bad_arguments(bad):
     with pytest.raises(ValueError, match=next(iter(bad))):
         HOOKS.build(dict(type='PrototypeHook', **bad))
+
+
+def test_shuffled_label_control(model, fake_runner, fer32_root, pipeline32,
+                                tmp_path):
+    """shuffle_labels: prototypes averaged under permuted image labels."""
+    from mpa_fer_plugin.engine.prototypes import shuffle_labels
+    HOOKS.build(dict(type='PrototypeHook')).before_train(
+        fake_runner(model, tmp_path))
+    real = model.head.prototypes.clone()
+    model.head.prototypes_set.fill_(False)
+    HOOKS.build(dict(type='PrototypeHook', shuffle_labels=True,
+                     shuffle_seed=2)).before_train(
+                         fake_runner(model, tmp_path))
+    shuffled = model.head.prototypes.clone()
+    # reference: per-image frozen features averaged by the permuted labels
+    dataset = DATASETS.build(dict(type='RAFDB', data_root=fer32_root,
+                                  split='train', pipeline=pipeline32))
+    labels = torch.tensor(shuffle_labels(dataset_labels(dataset), 2))
+    assert not torch.equal(labels, torch.tensor(dataset_labels(dataset)))
+    with torch.no_grad():
+        feats = []
+        for i in range(len(dataset)):
+            data = model.data_preprocessor(
+                dict(inputs=[dataset[i]['inputs']]), False)
+            feats.append(model.backbone.forward_frozen(data['inputs'])[0])
+        feats = torch.cat(feats)
+    expected = torch.stack([feats[labels == c].mean(0) for c in range(7)])
+    torch.testing.assert_close(shuffled, expected, rtol=0, atol=1e-5)
+    assert not torch.allclose(shuffled, real, atol=1e-4)
+    assert len(cache_files(tmp_path)) == 2  # its own cache entry
+    with pytest.raises(TypeError, match="shuffle_labels='yes'"):
+        HOOKS.build(dict(type='PrototypeHook', shuffle_labels='yes'))

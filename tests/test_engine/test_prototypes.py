@@ -183,3 +183,31 @@ def test_cache_round_trip_and_stale_files(model, dataset, pipeline32,
     assert load_prototypes(str(tmp_path / 'junk.pt'), key, parts) is None
     assert 'cannot be read' in log_records[-1]
     assert load_prototypes(str(tmp_path / 'none.pt'), key, parts) is None
+
+
+def test_shuffle_labels_and_relabeled_dataset():
+    from mmpretrain.structures import DataSample
+
+    from mpa_fer_plugin.engine.prototypes import (
+        RelabeledDataset,
+        shuffle_labels,
+    )
+    labels = [0, 0, 0, 1, 1, 2, 2, 2, 2, 3]
+    out = shuffle_labels(labels, seed=1)
+    assert sorted(out) == sorted(labels)  # class counts kept
+    assert out != labels and out == shuffle_labels(labels, seed=1)
+    assert shuffle_labels(labels, seed=2) != out
+
+    class Packed:
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, i):
+            return dict(inputs=torch.zeros(1),
+                        data_samples=DataSample().set_gt_label(0))
+
+    relabeled = RelabeledDataset(Packed(), [2, 1, 0])
+    assert [int(relabeled[i]['data_samples'].gt_label) for i in range(3)] \
+        == [2, 1, 0]
+    with pytest.raises(ValueError, match='2 labels for a dataset of 3'):
+        RelabeledDataset(Packed(), [0, 1])

@@ -21,6 +21,7 @@ from ..prototype_cache import (
     save_prototypes,
 )
 from ..prototypes import (
+    RelabeledDataset,
     build_prototype_dataloader,
     check_class_coverage,
     check_samples_per_class,
@@ -29,6 +30,7 @@ from ..prototypes import (
     dataset_labels,
     prototype_meta,
     select_per_class,
+    shuffle_labels,
     subset,
     with_test_pipeline,
 )
@@ -106,6 +108,12 @@ class PrototypeHook(Hook):
             the training batch size. Defaults to None.
         num_workers (int, optional): Loader workers; None uses the training
             loader's. Defaults to None.
+        shuffle_labels (bool): Control experiment: the labels of the
+            chosen images are permuted (seeded, class counts kept) before
+            averaging, so every prototype is the mean of a random set of
+            images (:func:`~mpa_fer_plugin.engine.prototypes.shuffle_labels`
+            ). Part of the cache key. Defaults to False.
+        shuffle_seed (int): Seed of that permutation. Defaults to 0.
     """
 
     priority = 'NORMAL'
@@ -118,7 +126,9 @@ class PrototypeHook(Hook):
                  cache_file: Optional[str] = None,
                  pipeline: Optional[List[dict]] = None,
                  batch_size: Optional[int] = None,
-                 num_workers: Optional[int] = None) -> None:
+                 num_workers: Optional[int] = None,
+                 shuffle_labels: bool = False,
+                 shuffle_seed: int = 0) -> None:
         check_samples_per_class(samples_per_class)
         if batch_size is not None and (isinstance(batch_size, bool)
                                        or not isinstance(batch_size, int)
@@ -133,6 +143,11 @@ class PrototypeHook(Hook):
         self.pipeline = None if pipeline is None else list(pipeline)
         self.batch_size = batch_size
         self.num_workers = num_workers
+        if not isinstance(shuffle_labels, bool):
+            raise TypeError(f'shuffle_labels={shuffle_labels!r} must be a '
+                            'bool')
+        self.shuffle_labels = shuffle_labels
+        self.shuffle_seed = int(shuffle_seed)
 
     # -- what to read ---------------------------------------------------
     @staticmethod
@@ -223,6 +238,8 @@ class PrototypeHook(Hook):
         indices = select_per_class(labels, len(classnames),
                                    self.samples_per_class, self.seed)
         chosen = [labels[i] for i in indices]
+        if self.shuffle_labels:
+            chosen = shuffle_labels(chosen, self.shuffle_seed)
 
         path, cached = None, None
         if is_main_process():
@@ -250,8 +267,14 @@ class PrototypeHook(Hook):
             print_log(f'PrototypeHook: computing {shape[0]} class prototypes'
                       f' from {len(indices)} training images (frozen CLIP, '
                       'test pipeline)', logger='current')
+        images = subset(dataset, indices)
+        if self.shuffle_labels:
+            print_log('PrototypeHook: control run, prototypes from shuffled '
+                      f'labels (seed {self.shuffle_seed})', logger='current',
+                      level=logging.WARNING)
+            images = RelabeledDataset(images, chosen)
         dataloader = build_prototype_dataloader(
-            subset(dataset, indices),
+            images,
             batch_size=self.batch_size or loader.get('batch_size', 32),
             num_workers=loader.get('num_workers', 0)
             if self.num_workers is None else self.num_workers,
