@@ -1,11 +1,14 @@
-# The embedded demo: MPA-FER on a tiny CLIP and generated faces in the
-# RAF-DB layout, sized for 2 CPU cores. `make demo` (tools/demo.py) writes
-# the data, then runs tools/train.py and tools/test.py on this config. The
-# tiny CLIP is committed under configs/demo_assets/tiny_clip: pretrained by
-# tools/misc/pretrain_tiny_clip.py with open_clip's contrastive loss on
-# generated faces and captions (its provenance.json has the command, the
-# recipe and its zero-shot accuracy). Nothing here is a claim about real
-# FER accuracy.
+# The embedded demo: MPA-FER on a tiny CLIP and the generated demo world
+# (mpa_fer_plugin.datasets.synthetic, RAF-DB layout, 64 px), sized for 2
+# CPU cores. `make demo` (tools/demo.py) writes the data, then runs
+# tools/train.py and tools/test.py on this config. The tiny CLIP and the
+# demo world's hard-prompt descriptions are committed under
+# configs/demo_assets/tiny_clip, written by tools/misc/pretrain_tiny_clip.py
+# (mpa_fer_plugin.demo; provenance.json has the command, the recipe and the
+# zero-shot accuracy). Nothing here is a claim about real FER accuracy.
+# Departures from the paper (README, "Demo and measured results"): N_p, M,
+# k, lr, epochs, the learned logit scale, the descriptions (written for the
+# demo world, not by an LLM) and no random erasing.
 # The full method: L_vt + L_t + L_v; the class prototypes of L_v are
 # computed before training by the PrototypeHook of the model base config and
 # cached in {work_dir}/prototypes/ (a second run in the same work_dir, or a
@@ -30,14 +33,16 @@ tiny_clip = dict(
     text_cfg=dict(context_length=77, vocab_size=49408, width=32, heads=2,
                   layers=3))
 
+demo_assets = '{{ fileDirname }}/demo_assets/tiny_clip'
 model = dict(
     clip=dict(_delete_=True, model_cfg=tiny_clip,
-              pretrained='configs/demo_assets/tiny_clip/tiny_clip.pth'),
+              pretrained=demo_assets + '/tiny_clip.pth'),
     backbone=dict(num_prompts=4),
     # The tiny CLIP learned its own temperature (logit scale ~13, where
     # OpenAI's CLIP reached 100); with 100 its cosine gaps saturate the
     # softmax and prompt training degrades. 'clip' reads the learned scale.
-    head=dict(num_ctx=4, topk_patches=8, logit_scale='clip'),
+    head=dict(num_ctx=4, topk_patches=8, logit_scale='clip',
+              descriptions=demo_assets + '/demo_descriptions.json'),
 )
 
 train_pipeline = [

@@ -2,19 +2,22 @@
 
 Steps, each printed as it starts, with the tools' own progress logs:
 
-1. generate the faces in the RAF-DB layout (``data/synthetic_fer``);
+1. generate the demo world in the RAF-DB layout (``data/synthetic_fer``;
+   a folder already there is reused only if it verifies against its
+   manifest, see ``mpa_fer_plugin.demo.world.ensure_world``);
 2. check the tiny CLIP pretrained by ``tools/misc/pretrain_tiny_clip.py``
    (committed under ``configs/demo_assets/tiny_clip``; ``--pretrain-clip``
    rebuilds it into ``data/demo_clip`` instead);
 3. zero-shot CLIP (``configs/demo_ablation/zsclip.py``): evaluate the
    model as built (nothing to train) with ``tools/test.py CONFIG none``;
-4. train ``configs/mpa_fer_demo.py`` with ``tools/train.py`` (its
+4. train and test CoOp (``configs/demo_ablation/coop.py``);
+5. train ``configs/mpa_fer_demo.py`` with ``tools/train.py`` (its
    ``PrototypeHook`` builds the class prototypes first);
-5. evaluate the last checkpoint with ``tools/test.py``;
-6. draw the confusion matrix and the training curves, and print WAR, UAR
-   and per-class recall of zero-shot CLIP and MPA-FER.
+6. evaluate the last checkpoint with ``tools/test.py``;
+7. draw the confusion matrix and the training curves, and print WAR, UAR
+   and per-class recall of zero-shot CLIP, CoOp and MPA-FER side by side.
 
-Existing data (of the requested size) is reused; ``--fresh`` rebuilds it.
+``--fresh`` regenerates the data.
 Smaller worlds for tests: ``--num-train``, ``--num-test``, ``--epochs``.
 """
 import argparse
@@ -26,16 +29,20 @@ import shutil
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, ROOT)
+from mpa_fer_plugin.datasets.synthetic import SHIFTS  # noqa: E402
+from mpa_fer_plugin.demo.world import DEMO_WORLD, ensure_world  # noqa: E402
+
+sys.path.pop(0)
 #: The committed tiny CLIP (see its provenance.json).
 DEMO_CLIP = 'configs/demo_assets/tiny_clip/tiny_clip.pth'
 #: Marker file of a work dir written by this tool (it may be wiped).
 MARKER = 'demo_run.json'
 #: RAF-DB's training-set class counts in canonical order (Anger, Disgust,
-#: Fear, Sadness, Happiness, Surprise, Neutral): the demo world is as
-#: imbalanced as RAF-DB, so WAR and UAR differ as they do there.
+#: Fear, Sadness, Happiness, Surprise, Neutral), for ``--class-weights``.
 RAFDB_CLASS_COUNTS = (705, 717, 281, 1982, 4772, 1290, 2524)
 
 
@@ -46,16 +53,25 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--config', default='configs/mpa_fer_demo.py')
     parser.add_argument('--zero-shot-config',
                         default='configs/demo_ablation/zsclip.py')
+    parser.add_argument('--coop-config',
+                        default='configs/demo_ablation/coop.py')
     parser.add_argument('--data-root', default='data/synthetic_fer')
-    parser.add_argument('--num-train', type=int, default=700,
-                        help='generated training faces (default: 700)')
-    parser.add_argument('--num-test', type=int, default=700,
-                        help='generated test faces (default: 700)')
+    parser.add_argument('--num-train', type=int,
+                        default=DEMO_WORLD['num_train'],
+                        help='generated training faces (default: '
+                        f'{DEMO_WORLD["num_train"]})')
+    parser.add_argument('--num-test', type=int,
+                        default=DEMO_WORLD['num_test'],
+                        help='generated test faces (default: '
+                        f'{DEMO_WORLD["num_test"]})')
     parser.add_argument('--data-seed', type=int, default=0)
     parser.add_argument('--class-weights', type=float, nargs=7,
-                        default=list(RAFDB_CLASS_COUNTS),
-                        help='relative class frequencies, canonical order '
-                        "(default: RAF-DB's)")
+                        default=None, help='relative class frequencies of '
+                        'both splits, canonical order (default: balanced; '
+                        f'RAF-DB: {" ".join(map(str, RAFDB_CLASS_COUNTS))})')
+    parser.add_argument('--test-shift', nargs='+', default=[],
+                        choices=SHIFTS, help='shifted factors of the test '
+                        'split (default: none)')
     parser.add_argument('--clip', default=DEMO_CLIP,
                         help='tiny CLIP weights (default: the committed '
                         'ones)')
@@ -107,40 +123,6 @@ def prepare_work_dir(work_dir: str) -> None:
     os.makedirs(work_dir, exist_ok=True)
 
 
-def ensure_data(data_root: str, num_train: int, num_test: int,
-                seed: int, fresh: bool = False,
-                class_weights: Sequence[float] = RAFDB_CLASS_COUNTS) -> None:
-    """Generate the faces unless ``data_root`` already holds this world.
-
-    Args:
-        data_root (str): Output folder (RAF-DB layout).
-        num_train (int): Training faces.
-        num_test (int): Test faces.
-        seed (int): Seed of the faces.
-        fresh (bool): Regenerate even if the folder holds this world.
-            Defaults to False.
-        class_weights (Sequence[float]): Relative class frequencies in
-            canonical order. Defaults to :data:`RAFDB_CLASS_COUNTS`.
-    """
-    stamp_file = osp.join(data_root, 'demo_world.json')
-    stamp = dict(num_train=num_train, num_test=num_test, seed=seed,
-                 size=100, num_classes=7,
-                 class_weights=[float(w) for w in class_weights])
-    if not fresh and osp.isfile(stamp_file):
-        with open(stamp_file) as f:
-            if json.load(f) == stamp:
-                print(f'  reusing {data_root} ({num_train} train / '
-                      f'{num_test} test faces, seed {seed})', flush=True)
-                return
-    shutil.rmtree(data_root, ignore_errors=True)
-    _run([sys.executable, 'tools/dataset_converters/make_synthetic_fer.py',
-          data_root, '--num-train', str(num_train), '--num-test',
-          str(num_test), '--seed', str(seed), '--class-weights'] +
-         [f'{w:g}' for w in class_weights])
-    with open(stamp_file, 'w') as f:
-        json.dump(stamp, f)
-
-
 def check_clip(path: str) -> Dict:
     """Check the CLIP file against its ``provenance.json`` if there is one."""
     if not osp.isfile(path):
@@ -155,11 +137,11 @@ def check_clip(path: str) -> Dict:
         if record.get('sha256') not in (None, digest):
             raise ValueError(f'{path} does not match the SHA-256 in {prov}')
     size = osp.getsize(path) / 2**20
-    zs = record.get('zero_shot_top1_heldout')
+    zs = record.get('zero_shot_heldout', {})
     print(f'  {path}: {size:.1f} MiB'
-          + (f', pretrained with open_clip.ClipLoss ({record["steps"]} '
-             f'steps); zero-shot top-1 on its held-out faces {zs:.1f}%'
-             if zs is not None else ''), flush=True)
+          + (f'; zero-shot top-1 on its held-out faces {zs["global_only"]:.1f}'
+             f'% (global) / {zs["with_local"]:.1f}% (with the local branch)'
+             if zs else ''), flush=True)
     return record
 
 
@@ -205,11 +187,12 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, dict]:
     with open(osp.join(work_dir, MARKER), 'w') as f:
         json.dump(vars(args), f, indent=2)
 
-    print(f'[1/6] generated faces -> {args.data_root}', flush=True)
-    ensure_data(data_root, args.num_train, args.num_test, args.data_seed,
-                args.fresh, args.class_weights)
+    print(f'[1/7] demo world -> {args.data_root}', flush=True)
+    ensure_world(data_root, args.num_train, args.num_test, args.data_seed,
+                 class_weights=args.class_weights,
+                 test_shift=args.test_shift, fresh=args.fresh)
 
-    print('[2/6] tiny CLIP', flush=True)
+    print('[2/7] tiny CLIP', flush=True)
     clip = args.clip
     if args.pretrain_clip:
         clip_dir = _abs('data/demo_clip')
@@ -230,18 +213,28 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, dict]:
                        f'param_scheduler.1.T_max={max(1, args.epochs - 1)}']
     train_cfg_opts = ['--cfg-options'] + train_opts if train_opts else []
 
-    print('[3/6] zero-shot CLIP (no training) on the test split', flush=True)
+    print('[3/7] zero-shot CLIP (no training) on the test split', flush=True)
     zs_dir = osp.join(args.work_dir, 'zero_shot')
     zs_out = osp.join(zs_dir, 'test_metrics.json')
     _run([py, 'tools/test.py', args.zero_shot_config, 'none',
           '--work-dir', zs_dir, '--out', zs_out, '--out-item', 'metrics'] +
          cfg_opts)
 
-    print('[4/6] class prototypes + training MPA-FER', flush=True)
+    print('[4/7] CoOp (text prompts only): training and test', flush=True)
+    coop_dir = osp.join(args.work_dir, 'coop')
+    coop_out = osp.join(coop_dir, 'test', 'test_metrics.json')
+    _run([py, 'tools/train.py', args.coop_config, '--work-dir', coop_dir] +
+         train_cfg_opts)
+    _run([py, 'tools/test.py', args.coop_config,
+          _last_checkpoint(_abs(coop_dir)), '--work-dir',
+          osp.join(coop_dir, 'test'), '--out', coop_out, '--out-item',
+          'metrics'] + cfg_opts)
+
+    print('[5/7] class prototypes + training MPA-FER', flush=True)
     _run([py, 'tools/train.py', args.config, '--work-dir', args.work_dir] +
          train_cfg_opts)
 
-    print('[5/6] evaluating the last checkpoint on the test split',
+    print('[6/7] evaluating the last checkpoint on the test split',
           flush=True)
     ckpt = _last_checkpoint(work_dir)
     test_dir = osp.join(args.work_dir, 'test')
@@ -252,9 +245,9 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, dict]:
     cm_png = osp.join(args.work_dir, 'confusion_matrix.png')
     curves_png = osp.join(args.work_dir, 'training_curves.png')
     if args.no_plots:
-        print('[6/6] results (plots skipped)', flush=True)
+        print('[7/7] results (plots skipped)', flush=True)
     else:
-        print('[6/6] confusion matrix, training curves and results',
+        print('[7/7] confusion matrix, training curves and results',
               flush=True)
         _run([py, 'tools/analysis_tools/confusion_matrix.py', args.config,
               ckpt, '--show-path', cm_png, '--include-values'] + cfg_opts)
@@ -264,15 +257,18 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, dict]:
               'MPA-FER on the demo world'])
 
     results = {}
-    for name, path in (('zero-shot CLIP', zs_out), ('MPA-FER', out)):
+    for name, path in (('zero-shot CLIP', zs_out), ('CoOp', coop_out),
+                       ('MPA-FER', out)):
         with open(_abs(path)) as f:
             results[name] = json.load(f)
     from mpa_fer_plugin.datasets.categories import FER7_CLASSES
     print(f'\nDemo world: {args.num_train} train / {args.num_test} test '
-          f'generated faces (seed {args.data_seed}, RAF-DB class balance '
-          f'unless changed); tiny CLIP {clip}; test split:')
+          f'generated faces (seed {args.data_seed}, '
+          f'{"balanced" if args.class_weights is None else "weighted"}, '
+          f'test shift {args.test_shift or "none"}); tiny CLIP {clip}; '
+          'test split:')
     print(format_table(results, list(FER7_CLASSES)))
-    print(f'\nmetrics: {zs_out}, {out}; checkpoint: {ckpt}')
+    print(f'\nmetrics: {zs_out}, {coop_out}, {out}; checkpoint: {ckpt}')
     if not args.no_plots:
         print(f'plots: {cm_png}, {curves_png}')
     print(f'total {time.time() - start:.0f} s', flush=True)

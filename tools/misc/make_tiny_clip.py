@@ -22,17 +22,9 @@ from typing import List, Optional
 
 import torch
 
-#: The demo architecture: a 64-px ViT with 8-px patches (64 patches) and a
-#: width-32 text tower (its 49408 x 32 token embedding is most of the
-#: 2.0 M parameters; 3.8 MiB in fp16).
-TINY_DEMO_CLIP = {
-    'embed_dim': 64,
-    'quick_gelu': True,
-    'vision_cfg': {'image_size': 64, 'layers': 3, 'width': 96,
-                   'patch_size': 8, 'head_width': 32},
-    'text_cfg': {'context_length': 77, 'vocab_size': 49408, 'width': 32,
-                 'heads': 2, 'layers': 3},
-}
+from mpa_fer_plugin.demo.pretrain_tiny_clip import TINY_DEMO_CLIP
+
+__all__ = ['TINY_DEMO_CLIP', 'make_tiny_clip']
 
 
 def make_tiny_clip(out_dir: str, seed: int = 0) -> str:
