@@ -6,6 +6,7 @@
 mmpretrain's registries.
 """
 import importlib.util
+import warnings
 
 from .version import __version__
 
@@ -16,6 +17,15 @@ if importlib.util.find_spec('mmcv') is None:
         "Install the pure-Python build with "
         "`pip install 'mpa_fer_plugin[lite]'` "
         "(= `pip install 'mmcv-lite>=2.0,<2.4'`) or a full mmcv>=2.0,<2.4.")
+
+# With mmcv-lite (no compiled ops) mmcv.cnn.bricks.transformer, imported by
+# mmpretrain, warns "Fail to import MultiScaleDeformableAttention ... You
+# should install mmcv rather than mmcv-lite". That op is a detection op no
+# part of this plugin uses: mmcv-lite is enough here, so the warning is
+# silenced (README "Install" says so).
+warnings.filterwarnings(
+    'ignore', message='Fail to import ``MultiScaleDeformableAttention``',
+    category=UserWarning)
 
 from . import (  # noqa: E402,F401,E501
     apis,

@@ -39,3 +39,17 @@ def test_missing_mmcv_is_a_clear_error(monkeypatch):
             importlib.import_module('mpa_fer_plugin')
     finally:
         sys.modules.update(saved)
+
+
+def test_mmcv_lite_warning_is_silenced():
+    """mmcv-lite's "You should install mmcv" (MultiScaleDeformableAttention,
+    a detection op) is not printed by ``import mpa_fer_plugin``."""
+    import os
+    import subprocess
+    env = {k: v for k, v in os.environ.items() if k != 'PYTHONWARNINGS'}
+    proc = subprocess.run(
+        [sys.executable, '-W', 'always', '-c', 'import mpa_fer_plugin'],
+        capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert 'MultiScaleDeformableAttention' not in proc.stderr
+    assert 'You should install' not in proc.stderr
