@@ -3,10 +3,13 @@
 # train. Scores are CGLA (global + per-class top-16 local, Eqs. 8-10) at a
 # logit scale of 100; L = L_vt + L_t + L_v (Eq. 12).
 #
-# CLIP weights: OpenAI's ViT-B-16.pt (TorchScript archive; QuickGELU is
-# detected automatically) or an open_clip state dict, at
-# data/clip/ViT-B-16.pt, or wherever the CLIP_B16 environment variable
-# points, or override it: --cfg-options model.clip.pretrained=/path/x.pt
+# CLIP weights: OpenAI's ViT-B-16.pt (TorchScript archive) or an open_clip
+# state dict, at data/clip/ViT-B-16.pt, or wherever the CLIP_B16 environment
+# variable points, or override it: --cfg-options model.clip.pretrained=/path
+# The paper uses OpenAI's CLIP, trained with QuickGELU: quick_gelu=True.
+# For LAION/DataComp (GELU) weights set model.clip.quick_gelu=False; a plain
+# state dict does not record its activation, so it is stated here (a JIT
+# archive whose activation contradicts it is refused).
 # `clip` is set once here and copied into backbone and head.
 # The class prototypes of loss_proto (Eq. 6) are set before training by the
 # PrototypeHook below (cached in {work_dir}/prototypes/ unless `cache_dir`
@@ -15,7 +18,8 @@
 # head.prototypes='protos.pt'.
 model = dict(
     type='MPAFERClassifier',
-    clip=dict(model_name='ViT-B-16', pretrained='{{$CLIP_B16:data/clip/ViT-B-16.pt}}'),
+    clip=dict(model_name='ViT-B-16', pretrained='{{$CLIP_B16:data/clip/ViT-B-16.pt}}',
+              quick_gelu=True),
     data_preprocessor=dict(
         type='ClsDataPreprocessor',
         # CLIP's normalisation in 0-255 scale (method.md §5).
@@ -27,7 +31,8 @@ model = dict(
         num_prompts=8,  # N_p per layer
         prompt_depth=None,  # None: every layer
         prompt_init_std=0.02,
-        patch_proj='ln_post_proj'),  # patches: ln_post then proj
+        patch_proj='ln_post_proj',  # patches: ln_post then proj
+        prompt_ln_pre=True),  # first-layer prompts through ln_pre (IVLP)
     head=dict(
         type='MPAPromptHead',
         # Must equal the dataset's metainfo['classes']: FER7_CLASSES of
@@ -43,15 +48,21 @@ model = dict(
         granularity=3,  # hard prompt = template 2 + LLM description
         description_aggregation='mean',  # mean of encoded descriptions
         truncate_hard_prompts=False,
-        topk_patches=16,
+        hard_prompt_end_period=False,  # "...of {cls}, {desc}" (method.md)
+        shuffle_descriptions=False,  # control: another class's descriptions
+        topk_patches=16,  # 'all': mean over every patch (control)
+        patch_selection='topk',  # 'random': k random patches (control)
         local_weight=1.0,
         logit_scale=100.0,
         loss_cls=dict(type='CrossEntropyLoss', loss_weight=1.0),
         loss_align=dict(
             type='SoftHardAlignLoss',
             tau=0.07,
-            token_pooling='mean',
+            # EOT state: class-specific with a shared context ('mean' gives
+            # every context vector the same L_ta gradient)
+            token_pooling='eot',
             prompt_level='l1',
+            l1_reduction='sum',  # Eq. 3: L1 norm over D, mean over classes
             token_weight=1.0,
             prompt_weight=1.0,
             loss_weight=1.0),  # beta
@@ -75,5 +86,6 @@ custom_hooks = [
         samples_per_class=-1,  # -1: every training image ("Full")
         seed=0,  # of the per-class subset when samples_per_class > 0
         normalize=False,  # L2-normalise features before averaging
+        shuffle_labels=False,  # control: prototypes from permuted labels
         cache_dir=None),  # None: {work_dir}/prototypes
 ]
