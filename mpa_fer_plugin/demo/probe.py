@@ -1,0 +1,80 @@
+"""Frozen-CLIP probes of the demo world: how much headroom it leaves.
+
+:func:`probe_world` measures, on a generated world's test split with a
+frozen (tiny) CLIP: zero-shot accuracy with the class-name template (global
+only and with the CGLA local branch) and the accuracy of the nearest class
+prototype (mean training feature, Eq. 6, cosine). These are the world's
+difficulty targets (issue 11): zero-shot 35-55 %, prototypes 55-75 %.
+"""
+import os.path as osp
+from typing import Dict, Tuple
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .pretrain_tiny_clip import encode_image, to_tensor, zero_shot_accuracy
+
+
+def load_split(data_root: str, split: str,
+               size: int) -> Tuple[torch.Tensor, np.ndarray]:
+    """Images (normalised, ``[N, 3, size, size]``) and canonical labels
+    of one split of a generated world, read through :class:`~.RAFDB`."""
+    from mpa_fer_plugin.datasets import RAFDB
+    ds = RAFDB(data_root, split=split)
+    imgs = np.empty((len(ds), size, size, 3), np.uint8)
+    labels = np.empty(len(ds), np.int64)
+    for i in range(len(ds)):
+        info = ds.get_data_info(i)
+        img = cv2.imread(info['img_path'], cv2.IMREAD_COLOR)[..., ::-1]
+        if img.shape[0] != size:
+            img = cv2.resize(img, (size, size),
+                             interpolation=cv2.INTER_CUBIC)
+        imgs[i] = img
+        labels[i] = ds.get_cat_ids(i)[0]
+    return to_tensor(imgs), labels
+
+
+@torch.no_grad()
+def probe_world(clip_path: str, data_root: str,
+                topk: int = 8) -> Dict[str, float]:
+    """Zero-shot and nearest-prototype accuracy (%) on the test split.
+
+    Args:
+        clip_path (str): A folder with ``tiny_clip.pth`` and
+            ``open_clip_config.json`` (as written by the pretraining).
+        data_root (str): A generated world.
+        topk (int): ``k`` of the local branch. Defaults to 8.
+
+    Returns:
+        dict[str, float]: ``zero_shot``, ``zero_shot_local`` and
+        ``nearest_prototype``.
+    """
+    import json
+
+    import open_clip
+
+    from mpa_fer_plugin.datasets.categories import FER7_CLASSES
+    with open(osp.join(clip_path, 'open_clip_config.json')) as f:
+        cfg = json.load(f)['model_cfg']
+    model = open_clip.model.CLIP(**cfg).eval()
+    open_clip.load_checkpoint(model, osp.join(clip_path, 'tiny_clip.pth'))
+    size = cfg['vision_cfg']['image_size']
+    train, y_tr = load_split(data_root, 'train', size)
+    test, y_te = load_split(data_root, 'test', size)
+
+    def feats(x):
+        return torch.cat([F.normalize(encode_image(model, x[i:i + 256])[0],
+                                      dim=-1)
+                          for i in range(0, len(x), 256)])
+
+    f_tr, f_te = feats(train), feats(test)
+    protos = torch.stack([f_tr[torch.from_numpy(y_tr == c)].mean(0)
+                          for c in range(len(FER7_CLASSES))])
+    pred = (f_te @ F.normalize(protos, dim=-1).t()).argmax(-1).numpy()
+    return dict(
+        zero_shot=zero_shot_accuracy(model, test, y_te, FER7_CLASSES),
+        zero_shot_local=zero_shot_accuracy(model, test, y_te, FER7_CLASSES,
+                                           local_weight=1.0, topk=topk),
+        nearest_prototype=float((pred == y_te).mean() * 100))
