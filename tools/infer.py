@@ -1,17 +1,23 @@
-"""Predict facial expressions for an image or a folder with MPA-FER.
+"""Predict facial expressions of every face in photos with MPA-FER.
 
-Prints the top-k expressions with their scores for every image; optionally
-writes them to JSON, draws mmpretrain's prediction images (``--show-dir``)
-and CGLA patch heatmaps (``--heatmap-dir``). ``--classes`` scores the
-images against other class names with the learned text context
-(experimental open-vocabulary scoring; shared context only).
+Detects the faces of each image (default: OpenCV's Haar cascades, no
+download), aligns each one to the crop geometry the model was trained on
+and prints its box and top-k expressions. Images without a face give an
+empty list. ``--no-detect`` classifies the whole image as one face (for
+crops that are already aligned). ``--out`` writes JSON, ``--show-dir``
+draws boxes, labels and probability bars (small images are upscaled first
+so the text stays readable), ``--heatmap-dir`` CGLA patch heatmaps of the
+aligned crops. ``--classes`` scores other class names with the learned
+text context (experimental open-vocabulary scoring).
 
 Examples::
 
-    python tools/infer.py face.jpg configs/mpa_fer_demo.py epoch_6.pth
-    python tools/infer.py faces/ CONFIG CKPT --topk 3 --out results.json \\
-        --heatmap-dir heatmaps/ --class Happiness
-    python tools/infer.py face.jpg CONFIG CKPT --classes "contempt,confusion"
+    python tools/infer.py group.jpg configs/mpa_fer_demo.py epoch_10.pth
+    python tools/infer.py photos/ CONFIG CKPT --out results.json \\
+        --show-dir vis/ --heatmap-dir heatmaps/
+    python tools/infer.py aligned_faces/ CONFIG CKPT --no-detect --topk 2
+    python tools/infer.py photo.jpg CONFIG CKPT --geometry my_crops.json \\
+        --detector mtcnn
 """
 import argparse
 import json
@@ -29,15 +35,17 @@ if ROOT not in sys.path:
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Parse the command line."""
     from mmengine.config import DictAction
+
+    from mpa_fer_plugin.utils.tool_utils import add_runtime_args
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('img', help='an image file or a folder of images')
     parser.add_argument('config', help='the config file')
     parser.add_argument('checkpoint', help='the (prompt-only) checkpoint')
     parser.add_argument('--topk', type=int, default=3,
-                        help='expressions to print per image (default 3)')
+                        help='expressions to print per face (default 3)')
     parser.add_argument('--out', help='write the results to this JSON file')
     parser.add_argument('--show-dir',
-                        help='save mmpretrain prediction images here')
+                        help='save drawn results (boxes, labels, bars) here')
     parser.add_argument('--heatmap-dir',
                         help='save CGLA patch heatmaps (PNG) here')
     parser.add_argument('--class', dest='class_name',
@@ -45,34 +53,71 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--classes',
                         help='comma-separated class names to score instead '
                         'of the trained ones (experimental)')
+    parser.add_argument('--no-detect', action='store_true',
+                        help='the whole image is one face (pre-aligned '
+                        'crops; the behaviour before face detection)')
+    parser.add_argument('--detector', default='haar',
+                        help='face detector: haar (default), mtcnn (needs '
+                        'facenet-pytorch) or a name registered in '
+                        'mpa_fer_plugin.apis.face.FACE_DETECTORS')
+    parser.add_argument('--geometry',
+                        help='crop geometry: rafdb_aligned, realigned_224, '
+                        "ferplus_48 or a JSON file (default: from the "
+                        "config's dataset)")
+    parser.add_argument('--calibrate-on', metavar='FOLDER',
+                        help="measure the crop geometry on the model's "
+                        'training crops in FOLDER and use it')
+    parser.add_argument('--save-geometry', metavar='JSON',
+                        help='write the crop geometry used to this file')
+    parser.add_argument('--min-face', type=int, default=0,
+                        help='ignore faces smaller than this (pixels)')
+    parser.add_argument('--max-faces', type=int, default=None,
+                        help='keep only the most confident faces')
+    parser.add_argument('--show-size', type=int, default=480,
+                        help='upscale drawn images to this shorter side')
     parser.add_argument('--batch-size', type=int, default=1)
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--heatmap-size', type=int, default=256,
                         help='longer side of the heatmap PNGs in pixels')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings (key=value)')
+    add_runtime_args(parser)
     return parser.parse_args(argv)
 
 
-def _format(path: str, result: dict) -> str:
-    pairs = ', '.join(f'{name} {score:.3f}' for name, score in result['topk'])
-    return f'{path}: {pairs}'
+def _pairs(topk: list) -> str:
+    return ', '.join(f"{t['class']} {t['score']:.3f}" for t in topk)
+
+
+def _check_args(args, classes=None) -> None:
+    if args.topk < 1:
+        raise ValueError(f'--topk={args.topk} must be >= 1')
+    if args.batch_size < 1:
+        raise ValueError(f'--batch-size={args.batch_size} must be >= 1')
+    if classes is not None and args.class_name is not None:
+        known = [c.lower() for c in classes]
+        if args.class_name.strip().lower() not in known:
+            raise ValueError(f'--class {args.class_name!r} is not one of '
+                             f'the classes {tuple(classes)}')
 
 
 def main(argv: Optional[List[str]] = None) -> List[dict]:
     """Run the tool; return one result dict per image."""
     args = parse_args(argv)
     warnings.filterwarnings('ignore', message='.*MultiScaleDeformable.*')
-    from mpa_fer_plugin.apis import (
-        MPAFERInferencer,
-        init_mpa_model,
-        list_images,
-    )
+    from mmengine.utils import ProgressBar
 
-    if args.topk < 1:
-        raise ValueError(f'--topk={args.topk} must be >= 1')
-    if args.batch_size < 1:
-        raise ValueError(f'--batch-size={args.batch_size} must be >= 1')
+    from mpa_fer_plugin.apis import init_mpa_model, list_images, load_image
+    from mpa_fer_plugin.apis.face import (
+        FERPipeline,
+        calibrate_geometry,
+        draw_faces,
+        save_geometry,
+    )
+    from mpa_fer_plugin.utils.tool_utils import apply_runtime_args
+
+    apply_runtime_args(args)
+    _check_args(args)
     images = list_images(args.img)
     classnames = None
     if args.classes is not None:
@@ -82,49 +127,90 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
             raise ValueError(f'--classes={args.classes!r} names no class')
     model = init_mpa_model(args.config, args.checkpoint, device=args.device,
                            cfg_options=args.cfg_options)
-    inferencer = MPAFERInferencer(model, classnames=classnames,
-                                  topk=args.topk)
-    if args.class_name is not None:
-        known = [c.lower() for c in inferencer.classes]
-        if args.class_name.strip().lower() not in known:
-            raise ValueError(f'--class {args.class_name!r} is not one of '
-                             f'the classes {tuple(inferencer.classes)}')
-    if args.show_dir:
-        os.makedirs(args.show_dir, exist_ok=True)
-    results = inferencer(images, batch_size=args.batch_size,
-                         show_dir=args.show_dir)
+    pipe = FERPipeline(
+        model=model, topk=args.topk, classnames=classnames,
+        detector='none' if args.no_detect else args.detector,
+        geometry=args.geometry, min_face=args.min_face,
+        max_faces=args.max_faces)
+    _check_args(args, pipe.classes)
+    if args.calibrate_on:
+        crops = [load_image(p) for p in list_images(args.calibrate_on)]
+        pipe.geometry = calibrate_geometry(pipe.detector, crops)
+        print(f'crop geometry measured on {len(crops)} crops: '
+              f'{pipe.geometry.to_dict()}', flush=True)
+    if args.save_geometry:
+        save_geometry(pipe.geometry, args.save_geometry)
+    for folder in (args.show_dir, args.heatmap_dir):
+        if folder:
+            os.makedirs(folder, exist_ok=True)
 
-    out = []
-    for path, result in zip(images, results):
-        print(_format(path, result), flush=True)
-        out.append(dict(
-            image=path,
-            pred_label=int(result['pred_label']),
-            pred_class=result['pred_class'],
-            pred_score=float(result['pred_score']),
-            topk=[{'class': c, 'score': s} for c, s in result['topk']],
-            scores=dict(zip(inferencer.classes,
-                            map(float, result['pred_scores'])))))
+    out, drawn_crops = [], []
+    bar = ProgressBar(len(images)) if len(images) > 1 else None
+    for path in images:
+        img = load_image(path)
+        if args.no_detect:  # today's behaviour: the test pipeline's crop
+            faces = pipe.classify([img], args.batch_size)
+            h, w = img.shape[:2]
+            for face in faces:
+                face.update(box=[0.0, 0.0, float(w), float(h)], score=1.0,
+                            landmarks=None, crop=dict(method='none'))
+            crops = [img]
+        else:
+            faces, crops = pipe.predict(img, return_crops=True,
+                                        batch_size=args.batch_size)
+        stem = osp.splitext(osp.basename(path))[0]
+        item = dict(image=path, faces=faces)
+        if args.no_detect:  # flat fields, as before face detection
+            item.update({k: faces[0][k] for k in (
+                'pred_label', 'pred_class', 'pred_score', 'topk',
+                'scores')})
+        if args.show_dir:
+            target = osp.join(args.show_dir, f'{stem}.png')
+            if not cv2_write(target, draw_faces(img, faces, pipe.classes,
+                                                args.show_size)):
+                raise OSError(f'could not write {target}')
+        out.append(item)
+        drawn_crops.append(crops)
+        if bar is not None:
+            bar.update()
+    if bar is not None:
+        bar.file.write('\n')
+    for item in out:
+        faces = item['faces']
+        if args.no_detect:
+            print(f"{item['image']}: {_pairs(item['topk'])}", flush=True)
+        elif not faces:
+            print(f"{item['image']}: no face", flush=True)
+        else:
+            print(f"{item['image']}: {len(faces)} face(s)", flush=True)
+            for k, face in enumerate(faces, 1):
+                box = ', '.join(f'{v:.0f}' for v in face['box'])
+                print(f"  face {k} [{box}]: {_pairs(face['topk'])}",
+                      flush=True)
     if args.heatmap_dir:
-        from mmengine.utils import track_iter_progress
-
-        from mpa_fer_plugin.visualization import draw_cgla_heatmap
-        os.makedirs(args.heatmap_dir, exist_ok=True)
-        for item in track_iter_progress(out) if len(out) > 1 else out:
+        for item, crops in zip(out, drawn_crops):
             stem = osp.splitext(osp.basename(item['image']))[0]
-            target = osp.join(args.heatmap_dir, f'{stem}_cgla.png')
-            draw_cgla_heatmap(
-                model, item['image'], target, class_name=args.class_name,
-                classnames=inferencer.open_names,
-                text_feats=inferencer.open_text_feats,
-                display_size=args.heatmap_size)
-            item['heatmap'] = target
+            for k, (face, crop) in enumerate(zip(item['faces'], crops), 1):
+                name = (f'{stem}_cgla.png' if args.no_detect else
+                        f'{stem}_face{k}_cgla.png')
+                target = osp.join(args.heatmap_dir, name)
+                pipe.heatmap(crop, target, class_name=args.class_name,
+                             display_size=args.heatmap_size)
+                face['heatmap'] = target
+                if args.no_detect:
+                    item['heatmap'] = target
         print(f'heatmaps written to {args.heatmap_dir}', flush=True)
     if args.out:
         with open(args.out, 'w', encoding='utf-8') as f:
             json.dump(out, f, indent=2)
         print(f'results written to {args.out}', flush=True)
     return out
+
+
+def cv2_write(path: str, img) -> bool:
+    """Write an image with OpenCV (True on success)."""
+    import cv2
+    return bool(cv2.imwrite(path, img))
 
 
 if __name__ == '__main__':

@@ -35,6 +35,8 @@ from typing import Any, Dict, Optional, Sequence, Tuple, Union
 import cv2
 import numpy as np
 
+from .detectors import as_detections
+
 #: The 5-point template of 112 x 112 face crops (InsightFace's
 #: ``arcface_dst``), as fractions of the side.
 TEMPLATE_5 = ((38.2946 / 112, 51.6963 / 112), (73.5318 / 112, 51.5014 / 112),
@@ -279,7 +281,8 @@ def calibrate_geometry(detector, crops: Sequence[np.ndarray],
         side = crop.shape[0]
         p = int(round(pad * side))
         big = cv2.copyMakeBorder(crop, p, p, p, p, cv2.BORDER_REPLICATE)
-        dets = detector.detect(big)
+        dets = as_detections(detector.detect(big),
+                             type(detector).__name__)
         if len(dets) == 0:
             continue
         centre = p + side / 2

@@ -94,7 +94,12 @@ def draw_faces(image: np.ndarray, faces: List[dict],
         cv2.rectangle(out, (x1, y1), (x2, y2), color, thick, cv2.LINE_AA)
         label = f"{ident}: {face['pred_class']} {face['pred_score']:.2f}"
         (tw, th), base = cv2.getTextSize(label, _FONT, scale, 1)
-        ty = y1 - 6 if y1 - th - 8 >= 0 else y2 + th + 6
+        if y1 - th - 8 >= 0:  # above the box
+            ty = y1 - 6
+        elif y2 + th + base + 8 <= out.shape[0]:  # below it
+            ty = y2 + th + 6
+        else:  # inside its top (e.g. the whole image is the face)
+            ty = y1 + th + 6
         cv2.rectangle(out, (x1, ty - th - 4), (x1 + tw + 6, ty + base),
                       color, -1)
         cv2.putText(out, label, (x1 + 3, ty - 1), _FONT, scale, (0, 0, 0), 1,
