@@ -1,4 +1,4 @@
-"""tools/infer.py: top-k per image, JSON, heatmaps, open vocabulary, errors."""
+"""tools/infer.py: faces per photo, --no-detect, JSON, heatmaps, errors."""
 import json
 import os
 import os.path as osp
@@ -40,7 +40,7 @@ def test_folder(world, faces, tmp_path, capsys):
     results = infer.main([
         str(faces), world['config'], world['ckpt'], '--topk', '2',
         '--out', str(out), '--heatmap-dir', str(heat), '--show-dir',
-        str(show), '--batch-size', '2'
+        str(show), '--batch-size', '2', '--no-detect'
     ])
     names = ['a_happy', 'b_sad', 'c_fear']
     assert [osp.basename(r['image']).split('.')[0] for r in results] == names
@@ -57,13 +57,17 @@ def test_folder(world, faces, tmp_path, capsys):
         assert f"{result['image']}: {pairs}" in printed
         assert cv2.imread(result['heatmap']).shape == (256, 256, 3)
     assert sorted(p.stem for p in show.iterdir()) == names
+    # Drawn results of 48 px faces are upscaled to stay readable.
+    assert min(cv2.imread(str(show / 'a_happy.png')).shape[:2]) == 480
+    assert all(len(r['faces']) == 1 for r in saved)
 
 
 def test_open_vocabulary_and_class_heatmap(world, faces, tmp_path):
     results = infer.main([
         str(faces / 'a_happy.jpg'), world['config'], world['ckpt'],
         '--classes', 'contempt, confusion', '--heatmap-dir',
-        str(tmp_path), '--class', 'Confusion', '--heatmap-size', '96'
+        str(tmp_path), '--class', 'Confusion', '--heatmap-size', '96',
+        '--no-detect'
     ])
     assert set(results[0]['scores']) == {'contempt', 'confusion'}
     assert len(results[0]['topk']) == 2  # min(topk=3, classes)
@@ -92,9 +96,53 @@ def test_bad_inputs(world, faces, tmp_path):
 def test_command_line(world, faces):
     proc = subprocess.run(
         [sys.executable, 'tools/infer.py', str(faces / 'b_sad.png'),
-         world['config'], world['ckpt'], '--topk', '1'],
+         world['config'], world['ckpt'], '--topk', '1', '--no-detect',
+         '--threads', '1', '--trust-checkpoint'],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
         env=dict(os.environ, HF_HUB_OFFLINE='1'))
     assert proc.returncode == 0, proc.stderr[-3000:]
     line = [ln for ln in proc.stdout.splitlines() if 'b_sad.png: ' in ln]
     assert len(line) == 1 and len(line[0].split(': ')[1].split(', ')) == 1
+
+
+@pytest.fixture(scope='module')
+def photos(tmp_path_factory):
+    """A portrait (scikit-image's astronaut, 256 px) and an empty image."""
+    from skimage import data
+    folder = tmp_path_factory.mktemp('photos')
+    portrait = cv2.resize(np.ascontiguousarray(data.astronaut()[..., ::-1]),
+                          (256, 256), interpolation=cv2.INTER_AREA)
+    cv2.imwrite(str(folder / 'astronaut.jpg'), portrait)
+    cv2.imwrite(str(folder / 'wall.png'), np.full((90, 120, 3), 128,
+                                                  np.uint8))
+    return folder
+
+
+def test_faces_in_photos(world, photos, tmp_path, capsys):
+    from mpa_fer_plugin.apis.face import box_iou
+    out = tmp_path / 'faces.json'
+    show, heat = tmp_path / 'show', tmp_path / 'heat'
+    results = infer.main([
+        str(photos), world['config'], world['ckpt'], '--out', str(out),
+        '--show-dir', str(show), '--heatmap-dir', str(heat), '--topk', '2',
+        '--save-geometry', str(tmp_path / 'geometry.json')
+    ])
+    assert json.loads(out.read_text()) == results
+    portrait, wall = results
+    assert wall['faces'] == []  # no face: an empty list, not an error
+    assert len(portrait['faces']) == 1
+    face = portrait['faces'][0]
+    # Hand-annotated face of the 512 px photo, halved.
+    truth = np.array([[90, 37.5, 136, 95]])
+    assert box_iou(np.array([face['box']]), truth)[0, 0] >= 0.5
+    assert face['crop']['geometry'] == 'rafdb_aligned'
+    assert len(face['topk']) == 2 and face['crop']['method'] in ('eyes', 'box')
+    assert sum(face['scores'].values()) == pytest.approx(1, abs=1e-5)
+    printed = capsys.readouterr().out
+    assert f"{wall['image']}: no face" in printed
+    assert f"{portrait['image']}: 1 face(s)" in printed
+    assert cv2.imread(face['heatmap']) is not None
+    assert min(cv2.imread(str(show / 'wall.png')).shape[:2]) == 480
+    assert cv2.imread(str(show / 'astronaut.png')).shape[:2] == (480, 480)
+    geometry = json.loads((tmp_path / 'geometry.json').read_text())
+    assert geometry['name'] == 'rafdb_aligned'

@@ -1,0 +1,93 @@
+"""apis/face/video.py: CSV timeline, annotated video, bad sources."""
+import csv
+
+import cv2
+import numpy as np
+import pytest
+from face_data import astronaut_face_patch
+
+from mpa_fer_plugin.apis.face import (
+    FERPipeline,
+    clutter,
+    open_video,
+    process_video,
+    write_video,
+)
+
+
+@pytest.fixture(scope='module')
+def pipe(infer_model):
+    return FERPipeline(model=infer_model, topk=1)
+
+
+@pytest.fixture(scope='module')
+def two_face_video(tmp_path_factory):
+    """12 frames, 160 x 320: two photo faces drifting over clutter."""
+    patch, _ = astronaut_face_patch()
+    face = cv2.resize(patch, (120, 120), interpolation=cv2.INTER_AREA)
+    bg = clutter(160, 320, np.random.default_rng(0), shapes=15)
+    frames = []
+    for f in range(12):
+        img = bg.copy()
+        for x0 in (10, 180):
+            x = x0 + f
+            img[20:140, x:x + 120] = face
+        frames.append(img)
+    path = str(tmp_path_factory.mktemp('video') / 'two.avi')
+    return write_video(path, frames, fps=8)
+
+
+def test_csv_one_row_per_frame_and_track(pipe, two_face_video, tmp_path):
+    out_csv, out_vid = str(tmp_path / 't.csv'), str(tmp_path / 'a.mp4')
+    summary = process_video(pipe, two_face_video, out_video=out_vid,
+                            out_csv=out_csv, detect_every=3, smooth=0.5,
+                            progress=False)
+    assert summary['frames'] == 12 and summary['tracks'] == 2
+    assert summary['rows'] == 24 and summary['fps'] > 0
+    with open(out_csv, newline='') as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 24
+    keys = {(int(r['frame']), int(r['track'])) for r in rows}
+    assert keys == {(f, t) for f in range(12) for t in (1, 2)}
+    assert [int(r['detected']) for r in rows if r['track'] == '1'] == \
+        [1, 0, 0] * 4
+    first = rows[0]
+    assert float(first['time_s']) == 0.0 and float(rows[-1]['time_s']) == \
+        pytest.approx(11 / 8, abs=1e-3)
+    probs = [float(first[f'p_{c}']) for c in pipe.classes]
+    assert sum(probs) == pytest.approx(1, abs=1e-3)
+    assert first['label'] == pipe.classes[int(np.argmax(probs))]
+    cap = cv2.VideoCapture(out_vid)  # the annotated video opens
+    ok, frame = cap.read()
+    n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    cap.release()
+    assert ok and n == 12 and min(frame.shape[:2]) >= 480
+
+
+def test_no_face_video(pipe, tmp_path):
+    path = write_video(str(tmp_path / 'blank.avi'),
+                       [np.full((64, 64, 3), 100, np.uint8)] * 4)
+    summary = process_video(pipe, path, out_csv=str(tmp_path / 'b.csv'),
+                            progress=False)
+    assert summary['frames'] == 4 and summary['rows'] == 0
+    with open(tmp_path / 'b.csv') as f:
+        assert f.read().splitlines()[0].startswith('frame,time_s,track')
+
+
+def test_bad_sources(pipe, tmp_path):
+    with pytest.raises(FileNotFoundError, match='video file not found'):
+        open_video(str(tmp_path / 'missing.mp4'))
+    junk = tmp_path / 'junk.mp4'
+    junk.write_bytes(b'\x00\x01 not a video' * 50)
+    with pytest.raises(ValueError, match='cannot read video .*junk.mp4'):
+        process_video(pipe, str(junk), progress=False)
+    text = tmp_path / 'notes.avi'
+    text.write_text('hello')
+    with pytest.raises(ValueError, match='cannot read video .*notes.avi'):
+        process_video(pipe, str(text), progress=False)
+    with pytest.raises(ValueError, match='cannot open webcam 97'):
+        open_video('97')
+    with pytest.raises(ValueError, match='detect_every'):
+        process_video(pipe, str(text), detect_every=0)
+    with pytest.raises(ValueError, match='use .mp4, .avi or .mkv'):
+        write_video(str(tmp_path / 'x.gif'), [np.zeros((8, 8, 3), np.uint8)])
