@@ -45,7 +45,16 @@ CLIP_CONTEXT_LENGTH = 77
 def load_descriptions(path: str = DEFAULT_DESCRIPTIONS,
                       classes: Optional[Sequence[str]] = None
                       ) -> Dict[str, List[str]]:
-    """Load a descriptions file.
+    """Load a descriptions file, refusing one that is not well-formed.
+
+    The file goes through :func:`validate_descriptions` (the validator
+    ``tools/generate_descriptions.py --check`` uses) for ``classes``: a
+    class whose entry is a string, ``null``, a number or an empty list, a
+    description that is not a non-empty string, or a bad header is a
+    ``ValueError`` naming the file and the class. Duplicate descriptions
+    (which ``--check`` reports, and which controls may use on purpose) and
+    the CLIP token budget (checked when the prompts are tokenized, see
+    ``truncate_hard_prompts``) are not refused here.
 
     Args:
         path (str): The JSON file. Defaults to the shipped file.
@@ -68,15 +77,24 @@ def load_descriptions(path: str = DEFAULT_DESCRIPTIONS,
             data.get('descriptions'), dict):
         raise ValueError(f'descriptions file {path!r} has no "descriptions" '
                          'object')
-    descs = {str(k): [str(d) for d in v]
-             for k, v in data['descriptions'].items()}
+    raw = data['descriptions']
+    if classes is not None:
+        lookup = {str(k).strip().lower(): k for k in raw}
+        missing = [c for c in classes if c.strip().lower() not in lookup]
+        if missing:
+            raise ValueError(f'descriptions file {path!r} lacks classes '
+                             f'{missing} (has {sorted(raw)})')
+    problems = validate_descriptions(data, classes, context_length=None,
+                                     duplicates=False)
+    if problems:
+        raise ValueError(
+            f'descriptions file {path!r} is invalid (check it with '
+            'tools/generate_descriptions.py --check): ' + '; '.join(problems))
+    descs = {str(k): list(v) for k, v in raw.items()
+             if isinstance(v, list)}
     if classes is None:
         return descs
     lookup = {k.strip().lower(): v for k, v in descs.items()}
-    missing = [c for c in classes if c.strip().lower() not in lookup]
-    if missing:
-        raise ValueError(f'descriptions file {path!r} lacks classes '
-                         f'{missing} (has {sorted(descs)})')
     return {c: lookup[c.strip().lower()] for c in classes}
 
 
@@ -175,8 +193,9 @@ def _check_header(data: Any, problems: List[str]) -> Optional[List[str]]:
 def validate_descriptions(data_or_path: Union[str, Mapping[str, Any]],
                           classes: Optional[Sequence[str]] = None,
                           tokenizer=None,
-                          context_length: int = CLIP_CONTEXT_LENGTH
-                          ) -> List[str]:
+                          context_length: Optional[int] = (
+                              CLIP_CONTEXT_LENGTH),
+                          duplicates: bool = True) -> List[str]:
     """List every problem of a descriptions file (empty list: it is fine).
 
     Checks the format (version, ``label_set``, ``classes``, ``descriptions``,
@@ -192,8 +211,9 @@ def validate_descriptions(data_or_path: Union[str, Mapping[str, Any]],
             descriptions of unlisted classes are problems too.
         tokenizer: Passed to :func:`count_clip_tokens`. Defaults to
             open_clip's ``ViT-B-16`` tokenizer.
-        context_length (int): Token budget, SOT/EOT included. Defaults to
-            ``77``.
+        context_length (int, optional): Token budget, SOT/EOT included;
+            ``None`` skips the token check. Defaults to ``77``.
+        duplicates (bool): Report repeated descriptions. Defaults to True.
 
     Returns:
         list[str]: Human-readable problems, each naming its class.
@@ -230,14 +250,16 @@ def validate_descriptions(data_or_path: Union[str, Mapping[str, Any]],
                                 f'or not a string: {text!r}')
                 continue
             norm = normalize_description(text)
-            if owner.get(norm) == cls:
+            if duplicates and owner.get(norm) == cls:
                 problems.append(f'class {cls!r}: duplicate description '
                                 f'{text!r}')
                 continue
-            if norm in owner:
+            if duplicates and norm in owner:
                 problems.append(f'class {cls!r}: description {text!r} is '
                                 f'also used for class {owner[norm]!r}')
             owner.setdefault(norm, cls)
+            if context_length is None:
+                continue
             prompt = format_hard_prompt(cls, 3, text)
             n_tokens = count_clip_tokens(prompt, tokenizer)
             if n_tokens > context_length:

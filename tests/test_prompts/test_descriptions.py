@@ -181,3 +181,49 @@ def test_resume_descriptions(tmp_path):
     path.write_text('{"descr')
     with pytest.raises(ValueError, match='cannot resume'):
         resume_descriptions(str(path), ['Anger'], {}, [], 2)
+
+
+# ------------------------------------------ one validator for build and check
+@pytest.mark.parametrize('entry, expect', [
+    ('frown', "class 'Anger': no descriptions"),
+    ([None, 3], "class 'Anger': description 0 is empty or not a string"),
+    ([], "class 'Anger': no descriptions"),
+    (7, "class 'Anger': no descriptions"),
+    (None, "class 'Anger': no descriptions"),
+])
+def test_malformed_entries_refused_like_check(tmp_path, entry, expect):
+    """Issue 13 case 5: what --check rejects, loading rejects too."""
+    data = make_file({'Anger': entry, 'Fear': ['wide eyes']})
+    path = tmp_path / 'bad.json'
+    path.write_text(json.dumps(data))
+    assert any(expect in p for p in validate_descriptions(str(path)))
+    with pytest.raises(ValueError, match=f'{path}.*{expect}'):
+        load_descriptions(str(path), ['Anger', 'Fear'])
+    # A class that is fine loads even if another class of the file is not
+    # asked for.
+    assert load_descriptions(str(path), ['Fear']) == {'Fear': ['wide eyes']}
+
+
+def test_duplicates_and_tokens_left_to_check_and_tokenizer(tmp_path):
+    same = 'a face with raised brows'
+    path = tmp_path / 'dup.json'
+    path.write_text(json.dumps(make_file({'Fear': [same],
+                                          'Surprise': [same]})))
+    assert validate_descriptions(str(path))  # --check reports it
+    assert load_descriptions(str(path))['Surprise'] == [same]
+
+
+def test_string_descriptions_refused_at_model_build(tiny_clip_spec,
+                                                    tmp_path):
+    """The head (hard-prompt teacher) is never built from such a file."""
+    from mmpretrain.registry import MODELS
+
+    from mpa_fer_plugin.datasets.categories import FER7_CLASSES
+    data = make_file({c: [f'{c.lower()} face'] for c in FER7_CLASSES})
+    data['descriptions']['Anger'] = 'frown'
+    path = tmp_path / 'string.json'
+    path.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match=r"string\.json.*class 'Anger'"):
+        MODELS.build(dict(type='MPAPromptHead', clip=tiny_clip_spec,
+                          classnames=FER7_CLASSES, descriptions=str(path),
+                          topk_patches=4, loss_proto=None))
