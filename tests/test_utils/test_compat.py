@@ -17,7 +17,8 @@ from mpa_fer_plugin.utils import compat
 
 def test_all_shims_applied_once():
     assert compat.apply_all() == [
-        'trusted_local_checkpoint', 'cpu_safe_dist_init',
+        'safe_checkpoint_loading', 'atomic_checkpoint_saves',
+        'plugin_safety_hooks', 'cpu_safe_dist_init',
         'ddp_cpu_device_ids', 'persistent_workers_without_workers'
     ]
     assert compat.apply_all() == compat.APPLIED  # idempotent
@@ -32,7 +33,8 @@ def test_mmengine_checkpoint_loads_under_weights_only_default(tmp_path):
     # Plain torch.load (weights_only=True by default) refuses it ...
     with pytest.raises(Exception, match='[Ww]eights only load failed'):
         torch.load(path)
-    # ... but mmengine's loader, patched by the plugin, reads it.
+    # ... but mmengine's loader, patched by the plugin, reads it (still
+    # weights_only, with the allow-list of mmengine's types).
     loaded = CheckpointLoader.load_checkpoint(path, map_location='cpu')
     assert torch.equal(loaded['state_dict']['w'], torch.ones(2))
     assert loaded['meta']['seed'] == 3
