@@ -16,6 +16,7 @@ from .categories import (
 )
 from .ferplus import FERPlus, majority_label, probability_label
 from .rafdb import RAFDB
+from .subsets import ClassSubset, FewShotSubset, HoldoutSplit
 from .synthetic import generate_synthetic_fer, render_face
 from .transforms import LoadFERImage
 
@@ -25,5 +26,6 @@ __all__ = [
     'native_to_canonical', 'RAFDB_NATIVE_EXT', 'CLASS_ALIASES',
     'resolve_class_name', 'BaseFERDataset', 'RAFDB', 'AffectNet', 'FERPlus',
     'majority_label', 'probability_label', 'LoadFERImage',
-    'generate_synthetic_fer', 'render_face'
+    'generate_synthetic_fer', 'render_face', 'ClassSubset', 'FewShotSubset',
+    'HoldoutSplit'
 ]
