@@ -77,3 +77,74 @@ def test_wrapped_model_and_missing_classes(caplog):
     with caplog.at_level(logging.WARNING):
         hook.before_test(runner)
     assert "no metainfo['classes']" in caplog.text
+
+
+def test_checkpoint_classes_checked_before_test():
+    hook = HOOKS.build(dict(type='MPAClassNameCheckHook'))
+    swapped = ('Disgust', 'Anger') + tuple(FER7_CLASSES[2:])
+    hook.after_load_checkpoint(None, {'meta': {
+        'dataset_meta': {'classes': swapped}, 'experiment_name': 'x'}})
+    with pytest.raises(ValueError, match='was trained on classes'):
+        hook.before_test(make_runner(FER7_CLASSES, FER7_CLASSES))
+    hook.after_load_checkpoint(None, {'meta': {
+        'dataset_meta': {'classes': tuple(FER7_CLASSES)}}})
+    hook.before_test(make_runner(FER7_CLASSES, FER7_CLASSES))
+
+
+# ----------------------------------------- composition (issue 13, case 6)
+SWAPPED = "('Disgust', 'Anger', 'Fear', 'Sadness', 'Happiness', " \
+    "'Surprise', 'Neutral')"
+
+
+def _child_config(small_world, tmp_path, body):
+    path = tmp_path / 'child.py'
+    path.write_text(f'_base_ = [{small_world["config"]!r}]\n'
+                    'model = dict(head=dict(descriptions=None))\n' + body)
+    return str(path)
+
+
+def test_child_config_replacing_custom_hooks_still_checked(small_world,
+                                                           tmp_path):
+    """An EMAHook-only custom_hooks list and swapped head classes."""
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+
+    from mpa_fer_plugin.engine.hooks import (
+        MPAClassNameCheckHook,
+        MPADataSeedHook,
+        MPAInvalidLossHook,
+    )
+    cfg = Config.fromfile(_child_config(
+        small_world, tmp_path,
+        "custom_hooks = [dict(type='EMAHook')]\n"
+        f'model = dict(head=dict(classnames={SWAPPED}))\n'
+        "default_hooks = dict(_delete_=True, checkpoint=dict("
+        "type='CheckpointHook', interval=1))\n"))
+    cfg.work_dir = str(tmp_path / 'work')
+    runner = Runner.from_cfg(cfg)
+    kinds = [type(h) for h in runner.hooks]
+    for cls in (MPAClassNameCheckHook, MPAInvalidLossHook, MPADataSeedHook):
+        assert kinds.count(cls) == 1, kinds
+    with pytest.raises(ValueError, match='differ from the train dataset'):
+        runner.train()
+
+
+def test_test_tool_refuses_checkpoint_with_other_class_order(small_world,
+                                                             tmp_path):
+    import importlib.util
+    import os.path as osp
+
+    import torch
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    spec = importlib.util.spec_from_file_location(
+        'mpa_test_tool', osp.join(root, 'tools', 'test.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    ckpt = str(tmp_path / 'swapped.pth')
+    swapped = ('Disgust', 'Anger') + tuple(FER7_CLASSES[2:])
+    torch.save({'state_dict': {}, 'meta': {
+        'dataset_meta': {'classes': swapped},
+        'experiment_name': 'trained_swapped'}}, ckpt)
+    cfg = _child_config(small_world, tmp_path, '')
+    with pytest.raises(ValueError, match='trained_swapped.*was trained on'):
+        tool.main([cfg, ckpt, '--work-dir', str(tmp_path / 'test')])

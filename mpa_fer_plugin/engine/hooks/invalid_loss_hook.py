@@ -110,8 +110,9 @@ class MPAInvalidLossHook(Hook):
         msg = (f'non-finite loss at iteration {runner.iter + 1} (epoch '
                f'{runner.epoch + 1}, batch {batch_idx + 1}): '
                f'{values or "?"}. Training is stopped. Likely causes: '
-               f'{self._causes(runner)}. The last checkpoint saved is '
-               f'{last or "none"} (finite).')
+               f'{self._causes(runner)}. '
+               + (f'The last checkpoint saved is {last} (finite).'
+                  if last else 'No checkpoint was saved.'))
         runner.logger.error(msg)
         raise NonFiniteLossError(msg)
 
