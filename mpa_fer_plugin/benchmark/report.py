@@ -1,0 +1,152 @@
+"""Render the benchmark results: the target ratios first, then the tables."""
+from typing import Dict, List
+
+#: Target ratios of issue 16 (``<=``); None: reported, no target.
+TARGETS = {
+    'predict / zero-shot': 1.05,
+    'MPA-FER / IVLP train step': 1.05,
+    'checkpointing / none: peak RSS': 0.4,
+    'checkpointing / none: step time': 1.35,
+    'bf16 / fp32 train step': None,
+    'compiled / eager train step': None,
+    'compiled / eager inference': None,
+    'ONNX fp32 / predict': None,
+    'ONNX int8 / predict': None,
+}
+
+
+def _mib(n: float) -> str:
+    return f'{n / 2**20:,.0f}'
+
+
+def _ratio(r: dict) -> str:
+    return (f'{r["ratio"]:.3f} ({r["ratio_min"]:.3f}-{r["ratio_max"]:.3f})'
+            f'; CPU time {r["cpu_ratio"]:.3f}')
+
+
+def headline(res: dict) -> List[str]:
+    """The ratios of the issue, one line each, with their targets."""
+    lines = [f'Ratios (median of paired per-round wall-clock ratios, '
+             f'min-max over rounds; {res["threads"]} threads, load '
+             f'{res["load"]["start"]} -> {res["load"]["end"]}):']
+    for name, value in res['ratios'].items():
+        if value is None:
+            lines.append(f'  {name}: not measured')
+            continue
+        limit = TARGETS.get(name)
+        shown = f'{value:.3f}' if isinstance(value, float) else str(value)
+        extra = res['ratio_notes'].get(name, '')
+        verdict = '' if limit is None else (
+            f'  [<= {limit}: {"met" if value <= limit else "MISSED"}]')
+        lines.append(f'  {name}: {shown}{verdict}{extra}')
+    demo = res.get('demo')
+    if demo:
+        amp, onnx = demo['amp'], demo['onnx']
+        w = amp['war_diff']
+        lines.append(
+            f'  demo world, bf16 - fp32 WAR over seeds {amp["seeds"]}: '
+            f'{w["mean_diff"]:+.2f} points (95 % CI {w["ci95"][0]:+.2f} to '
+            f'{w["ci95"][1]:+.2f})')
+        lines.append(
+            f'  demo world, int8 - fp32 ONNX WAR: '
+            f'{onnx["int8_war_delta"]:+.2f} points (fp32 '
+            f'{onnx["onnx fp32"]["war"]:.2f}, int8 '
+            f'{onnx["onnx int8"]["war"]:.2f}, PyTorch '
+            f'{onnx["pytorch"]["war"]:.2f}; same class on '
+            f'{100 * onnx["int8_top1_agreement"]:.1f} % of '
+            f'{onnx["num_images"]} faces) [within 1 point: '
+            f'{"met" if abs(onnx["int8_war_delta"]) <= 1 else "MISSED"}]')
+    return lines
+
+
+def format_report(res: dict) -> str:
+    """Render the results as text: ratios first, then Markdown tables."""
+    lines = [f'Benchmark: {res["arch"]} (random weights), device '
+             f'{res["device"]}, {res["machine"]}, torch {res["torch"]}, '
+             f'{res["threads"]} threads, {res["date"]}', '']
+    lines += headline(res) + ['']
+    lines += ['| inference | batch | median ms | ratio to zero-shot: median '
+              '(min-max); CPU-time ratio | ratio to predict |',
+              '|---|---|---|---|---|']
+    for b, rows in res['inference'].items():
+        vs = res['inference_vs_predict'][b]
+        for name, r in rows.items():
+            lines.append(f'| {name} | {b} | {r["median_s"] * 1e3:,.1f} | '
+                         f'{_ratio(r)} | {vs[name]:.3f} |')
+    tb = res['train_batch']
+    lines += ['', f'| training step (batch {tb}) | median s | ratio to '
+              'IVLP: median (min-max); CPU-time ratio | ratio to MPA-FER |',
+              '|---|---|---|---|']
+    for name, r in res['train'].items():
+        lines.append(f'| {name} | {r["median_s"]:,.3f} | {_ratio(r)} | '
+                     f'{res["train_vs_mpa"][name]:.3f} |')
+    mem = res.get('memory')
+    if mem:
+        cuda = any('cuda_peak_bytes' in m for m in mem['variants'].values())
+        lines += ['', f'| peak memory, own process (batch {mem["batch"]}, '
+                  f'{mem["steps"]} steps) | peak RSS MiB | RSS after build '
+                  'MiB | step increase MiB |' + (' CUDA peak MiB |'
+                                                  if cuda else ''),
+                  '|---|---|---|---|' + ('---|' if cuda else '')]
+        for name, m in mem['variants'].items():
+            row = (f'| {name} | {_mib(m["peak_rss_bytes"])} | '
+                   f'{_mib(m.get("rss_after_build_bytes") or 0)} | '
+                   f'{_mib(m.get("step_rss_increase_bytes") or 0)} |')
+            if cuda:
+                row += f' {_mib(m.get("cuda_peak_bytes", 0))} |'
+            lines.append(row)
+    lines += ['', '| model | trainable params | checkpoint bytes |',
+              '|---|---|---|']
+    for name, c in res['params'].items():
+        lines.append(f'| {name} | {c["trainable_params"]:,} | '
+                     f'{c["checkpoint_bytes"]:,} |')
+    if res.get('onnx_bytes'):
+        lines.append('')
+        lines.append('ONNX files: ' + ', '.join(
+            f'{k} {_mib(v)} MiB' for k, v in res['onnx_bytes'].items()))
+    for name, g in res.get('graph_breaks', {}).items():
+        lines.append(f'torch.compile ({name}): {g["graphs"]} graphs, '
+                     f'{g["graph_breaks"]} graph breaks' + (
+                         ': ' + '; '.join(g['reasons']) if g['reasons']
+                         else ''))
+    p = res.get('pipeline')
+    if p:
+        lines += ['', f'Training data pipeline ({p["pipeline_images"]} '
+                  f'generated 100x100 faces -> 224, 1 process): '
+                  f'{p["pipeline_images_per_s"]:,.0f} images/s '
+                  f'(transforms), {p["loader_images_per_s"]:,.0f} images/s '
+                  '(+ collate and preprocessor)']
+    return '\n'.join(lines)
+
+
+def target_ratios(res: Dict) -> Dict:
+    """The headline ratios from the measured tables (None: not run)."""
+    big = str(max(int(b) for b in res['inference']))
+    inf = res['inference'][big]
+    vs_pred = res['inference_vs_predict'][big]
+    train, vs_mpa = res['train'], res['train_vs_mpa']
+    mem = (res.get('memory') or {}).get('variants', {})
+
+    def get(table, key):
+        return table.get(key)
+
+    cp_mem = None
+    if 'MPA-FER + checkpointing' in mem and 'MPA-FER' in mem:
+        cp_mem = (mem['MPA-FER + checkpointing']['peak_rss_bytes'] /
+                  mem['MPA-FER']['peak_rss_bytes'])
+    compiled_inf = None
+    if 'MPA-FER compiled logits' in inf:
+        compiled_inf = (vs_pred['MPA-FER compiled logits'] /
+                        vs_pred['MPA-FER eager logits'])
+    return {
+        'predict / zero-shot': inf['MPA-FER predict']['ratio'],
+        'MPA-FER / IVLP train step': train['MPA-FER']['ratio'],
+        'checkpointing / none: peak RSS': cp_mem,
+        'checkpointing / none: step time': get(
+            vs_mpa, 'MPA-FER + checkpointing'),
+        'bf16 / fp32 train step': get(vs_mpa, 'MPA-FER bf16 autocast'),
+        'compiled / eager train step': get(vs_mpa, 'MPA-FER compiled'),
+        'compiled / eager inference': compiled_inf,
+        'ONNX fp32 / predict': get(vs_pred, 'ONNX fp32'),
+        'ONNX int8 / predict': get(vs_pred, 'ONNX int8'),
+    }

@@ -1,0 +1,265 @@
+"""Run every benchmark measurement and collect the results dict."""
+import copy
+import io
+import os
+import os.path as osp
+import platform
+import sys
+import tempfile
+from datetime import date
+from typing import Callable, Dict
+
+import torch
+
+from .memory import measure_in_subprocess
+from .models import (
+    FULL_FT,
+    MODEL_CONFIGS,
+    QUICK_CLIP,
+    ROOT,
+    build_plugin_model,
+    make_batch,
+    make_full_ft_step,
+    make_train_step,
+    save_random_clip,
+    zero_shot_text_features,
+)
+from .report import target_ratios
+from .timing import summarize, time_interleaved
+
+#: Variants measured in their own process by default (name -> spec keys).
+MEMORY_VARIANTS = {
+    'MPA-FER': dict(variant='MPA-FER'),
+    'MPA-FER + checkpointing': dict(variant='MPA-FER', with_cp=True),
+    'MPA-FER bf16 autocast': dict(variant='MPA-FER', amp=True),
+    'IVLP': dict(variant='IVLP'),
+    'CoOp': dict(variant='CoOp'),
+    FULL_FT: dict(variant='full'),
+}
+
+
+def machine() -> str:
+    """CPU model and count."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    cpu = line.split(':', 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f'{cpu}, {os.cpu_count()} CPUs'
+
+
+def load() -> str:
+    """1/5/15-minute load averages."""
+    try:
+        return '/'.join(f'{v:.2f}' for v in os.getloadavg())
+    except OSError:
+        return 'unknown'
+
+
+def _memory(args, spec: dict, device: torch.device, log) -> Dict:
+    out = dict(batch=args.memory_batch, steps=2, variants={})
+    for name in args.memory_variants:
+        log(f'peak memory of {name} (own process, batch '
+            f'{args.memory_batch})')
+        cfg = dict(MEMORY_VARIANTS[name], clip=spec, batch=args.memory_batch,
+                   device=str(device), threads=torch.get_num_threads(),
+                   topk=4 if args.quick else None, steps=2)
+        out['variants'][name] = measure_in_subprocess(cfg)
+    return out
+
+
+def _inference(args, res, models, clip_model, text, size, tmp, gen, log):
+    from .deploy import compile_forward, graph_breaks, onnx_callables
+    mpa = models['MPA-FER'].eval()
+    onnx = {} if args.no_onnx else onnx_callables(
+        mpa, tmp, torch.get_num_threads())
+    res['onnx_bytes'] = onnx.pop('_bytes', None)
+    compiled = None
+    if not args.no_compile:
+        x = torch.randn(2, 3, size, size, generator=gen)
+        with torch.no_grad():
+            res['graph_breaks']['inference (logits)'] = graph_breaks(
+                lambda x: mpa(x, mode='tensor'), x)
+        compiled = compile_forward(mpa, args.compile_cfg)
+    res['inference'], res['inference_vs_predict'] = {}, {}
+    for b in args.infer_batches:
+        x = torch.randn(b, 3, size, size, generator=gen).to(args.device_obj)
+        x_np = x.cpu().numpy()
+
+        def zero_shot(x=x):
+            feats = clip_model.encode_image(x, normalize=True)
+            return (100.0 * feats @ text.t()).argmax(dim=-1)
+
+        fns = {'open_clip zero-shot': zero_shot,
+               'MPA-FER predict': lambda x=x: mpa.predict(x)}
+        for name, run in onnx.items():
+            fns[name] = lambda run=run, x_np=x_np: run(x_np)
+        if compiled is not None:
+            fns['MPA-FER eager logits'] = lambda x=x: mpa(x, mode='tensor')
+            fns['MPA-FER compiled logits'] = lambda x=x: compiled(x)
+        log(f'inference, batch {b}: {", ".join(fns)}')
+        with torch.inference_mode():
+            times = time_interleaved(fns, args.repeats_infer,
+                                     args.warmup + (compiled is not None),
+                                     args.device_obj)
+        res['inference'][str(b)] = summarize(times, 'open_clip zero-shot')
+        vs = summarize(times, 'MPA-FER predict')
+        res['inference_vs_predict'][str(b)] = {
+            n: r['ratio'] for n, r in vs.items()}
+
+
+def _train_steps(args, res, models, spec, device, log) -> Dict[str,
+                                                               Callable]:
+    mpa = models['MPA-FER']
+    size = mpa.backbone.visual.image_size
+    size = size[0] if isinstance(size, (tuple, list)) else size
+    classes = len(mpa.head.classnames)
+    data = make_batch(size, args.train_batch_n, classes, device)
+    topk = 4 if args.quick else None
+    steps = {name: make_train_step(models[name], data)
+             for name in MODEL_CONFIGS}
+    from ..models.utils import clear_clip_cache, load_clip
+    ft_clip = load_clip(spec, use_cache=False).to(device)
+    clear_clip_cache()
+    text = zero_shot_text_features(ft_clip, mpa.head.classnames, spec)
+    inputs = mpa.data_preprocessor(data, True)['inputs']
+    labels = torch.arange(args.train_batch_n, device=device) % classes
+    steps[FULL_FT] = make_full_ft_step(ft_clip, text, inputs, labels)
+    res['_ft_visual'] = ft_clip.visual
+
+    def twin(**kwargs):
+        model = build_plugin_model('MPA-FER', spec, device, topk, **kwargs)
+        model.load_state_dict(mpa.state_dict())
+        return model
+
+    steps['MPA-FER + checkpointing'] = make_train_step(
+        twin(with_cp=True), data)
+    steps['MPA-FER bf16 autocast'] = make_train_step(twin(), data, amp=True)
+    if not args.no_compile:
+        from .deploy import graph_breaks
+        from .models import make_optim_wrapper
+        probe = twin().train()
+        res['graph_breaks']['train_step'] = graph_breaks(
+            probe.train_step, data, make_optim_wrapper(probe))
+        del probe
+        steps['MPA-FER compiled'] = make_train_step(
+            twin(), data, compile_cfg=args.compile_cfg)
+    return steps
+
+
+def run(args) -> dict:
+    """Run every measurement selected by ``args`` (see the CLI)."""
+    os.environ.setdefault('HF_HUB_OFFLINE', '1')
+    from mmengine.logging import print_log
+
+    import mpa_fer_plugin  # noqa: F401  (registers the plugin modules)
+    from mpa_fer_plugin.models.utils import load_clip
+    sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis_tools'))
+    try:
+        from count_params import count
+    finally:
+        sys.path.pop(0)
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(('cuda' if torch.cuda.is_available() else 'cpu')
+                          if args.device == 'auto' else args.device)
+    args.device_obj = device
+    args.train_batch_n = args.train_batch or (
+        2 if args.quick else (32 if device.type == 'cuda' else 8))
+    args.compile_cfg = dict(backend=args.compile_backend)
+    res = dict(arch='quick tiny CLIP' if args.quick else args.arch,
+               device=str(device) if device.type == 'cpu' else
+               f'cuda ({torch.cuda.get_device_name(device)})',
+               machine=machine(), torch=torch.__version__,
+               threads=torch.get_num_threads(), date=str(date.today()),
+               load=dict(start=load()), train_batch=args.train_batch_n,
+               repeats=dict(inference=args.repeats_infer,
+                            train=args.repeats_train, warmup=args.warmup),
+               compile=args.compile_cfg, graph_breaks={})
+
+    def log(msg: str) -> None:
+        print_log(f'benchmark: {msg}', logger='current')
+
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = save_random_clip(args.arch,
+                                QUICK_CLIP if args.quick else None, tmp)
+        # Memory first, while this process holds no model.
+        if args.memory_variants:
+            res['memory'] = _memory(args, spec, device, log)
+        topk = 4 if args.quick else None
+        log(f'building models on {res["arch"]} ({device})')
+        models = {name: build_plugin_model(name, spec, device, topk)
+                  for name in MODEL_CONFIGS}
+        clip_model = load_clip(spec, use_cache=False).to(device).eval()
+        classnames = models['MPA-FER'].head.classnames
+        text = zero_shot_text_features(clip_model, classnames, spec)
+        size = clip_model.visual.image_size
+        size = size[0] if isinstance(size, (tuple, list)) else size
+        gen = torch.Generator().manual_seed(0)
+        _inference(args, res, models, clip_model, text, size, tmp, gen, log)
+        del clip_model
+
+        steps = _train_steps(args, res, models, spec, device, log)
+        log(f'training steps, batch {args.train_batch_n}: '
+            f'{", ".join(steps)}')
+        times = time_interleaved(steps, args.repeats_train,
+                                 args.warmup + (not args.no_compile),
+                                 device)
+        res['train'] = summarize(times, 'IVLP')
+        res['train_vs_mpa'] = {n: r['ratio'] for n, r in
+                               summarize(times, 'MPA-FER').items()}
+        del steps
+
+        res['params'] = {name: {k: v for k, v in count(m).items()
+                                if k in ('trainable_params',
+                                         'checkpoint_bytes')}
+                         for name, m in models.items()}
+        visual = res.pop('_ft_visual')
+        buffer = io.BytesIO()
+        torch.save(visual.state_dict(), buffer)
+        res['params'][FULL_FT] = dict(
+            trainable_params=sum(p.numel() for p in visual.parameters()),
+            checkpoint_bytes=buffer.getbuffer().nbytes)
+        del models, visual
+
+        if args.pipeline_images:
+            from .pipeline import pipeline_throughput
+            log(f'data pipeline, {args.pipeline_images} faces')
+            res['pipeline'] = pipeline_throughput(
+                args.pipeline_images, osp.join(tmp, 'faces'))
+
+    if args.demo_seeds:
+        from .demo_world import run_demo_checks
+        res['demo'] = run_demo_checks(
+            args.demo_work_dir, args.demo_seeds, torch.get_num_threads(),
+            config=args.demo_config, log=log)
+    res['load']['end'] = load()
+    res['ratios'] = target_ratios(res)
+    res['ratio_notes'] = _notes(res)
+    return res
+
+
+def _notes(res: dict) -> Dict[str, str]:
+    big = max(int(b) for b in res['inference'])
+    tb, mem = res['train_batch'], res.get('memory')
+    notes = {'predict / zero-shot': f' (batch {big})',
+             'MPA-FER / IVLP train step': f' (batch {tb})',
+             'checkpointing / none: step time': f' (batch {tb})',
+             'bf16 / fp32 train step': f' (batch {tb})',
+             'compiled / eager train step': f' (batch {tb})',
+             'compiled / eager inference': f' (batch {big})',
+             'ONNX fp32 / predict': f' (batch {big})',
+             'ONNX int8 / predict': f' (batch {big})'}
+    if mem:
+        v = mem['variants']
+        if 'MPA-FER + checkpointing' in v and 'MPA-FER' in v:
+            notes['checkpointing / none: peak RSS'] = (
+                f' (batch {mem["batch"]}: '
+                f'{v["MPA-FER + checkpointing"]["peak_rss_bytes"] / 2**30:.2f}'
+                f' / {v["MPA-FER"]["peak_rss_bytes"] / 2**30:.2f} GiB)')
+    return copy.deepcopy(notes)
