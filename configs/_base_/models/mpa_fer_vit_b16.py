@@ -32,7 +32,11 @@ model = dict(
         prompt_depth=None,  # None: every layer
         prompt_init_std=0.02,
         patch_proj='ln_post_proj',  # patches: ln_post then proj
-        prompt_ln_pre=True),  # first-layer prompts through ln_pre (IVLP)
+        prompt_ln_pre=True,  # first-layer prompts through ln_pre (IVLP)
+        # Activation checkpointing of the frozen blocks (True: all, int: the
+        # first n): same gradients, less memory, more time (README
+        # "Performance").
+        with_cp=False),
     head=dict(
         type='MPAPromptHead',
         # Must equal the dataset's metainfo['classes']: FER7_CLASSES of
