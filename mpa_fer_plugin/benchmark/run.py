@@ -61,13 +61,13 @@ def load() -> str:
 
 
 def _memory(args, spec: dict, device: torch.device, log) -> Dict:
-    out = dict(batch=args.memory_batch, steps=2, variants={})
+    out = dict(batch=args.memory_batch, steps=1, variants={})
     for name in args.memory_variants:
         log(f'peak memory of {name} (own process, batch '
             f'{args.memory_batch})')
         cfg = dict(MEMORY_VARIANTS[name], clip=spec, batch=args.memory_batch,
                    device=str(device), threads=torch.get_num_threads(),
-                   topk=4 if args.quick else None, steps=2)
+                   topk=4 if args.quick else None, steps=1)
         out['variants'][name] = measure_in_subprocess(cfg)
     return out
 
