@@ -146,3 +146,18 @@ def test_faces_in_photos(world, photos, tmp_path, capsys):
     assert cv2.imread(str(show / 'astronaut.png')).shape[:2] == (480, 480)
     geometry = json.loads((tmp_path / 'geometry.json').read_text())
     assert geometry['name'] == 'rafdb_aligned'
+
+
+def test_calibrated_geometry(world, photos, tmp_path, capsys):
+    geometry = tmp_path / 'calibrated.json'
+    results = infer.main([
+        str(photos / 'astronaut.jpg'), world['config'], world['ckpt'],
+        '--calibrate-on', str(photos), '--save-geometry', str(geometry)
+    ])
+    assert 'crop geometry measured on 2 crops' in capsys.readouterr().out
+    saved = json.loads(geometry.read_text())
+    assert saved['name'] == 'calibrated' and saved['size'] == 256
+    assert results[0]['faces'][0]['crop']['geometry'] == 'calibrated'
+    again = infer.main([str(photos / 'astronaut.jpg'), world['config'],
+                        world['ckpt'], '--geometry', str(geometry)])
+    assert again[0]['faces'][0]['scores'] == results[0]['faces'][0]['scores']

@@ -38,16 +38,37 @@ def _text(img, text, org, scale, color, thick=1) -> None:
     cv2.putText(img, text, org, _FONT, scale, color, thick, cv2.LINE_AA)
 
 
+def _panel_size(n: int, scale: float) -> Tuple[int, int, int, int]:
+    """Width, height, label width and row height of a bar panel."""
+    (tw, th), _ = cv2.getTextSize('Ang', _FONT, scale, 1)
+    row = th + 6
+    return tw + 6 * th + 12, row * n + 4, tw, row
+
+
+def _place(box, size, boxes, shape) -> Tuple[int, int]:
+    """Right of, left of, below or inside ``box``: least covered faces."""
+    x1, y1, x2, y2 = box
+    w, h = size
+    H, W = shape[:2]
+    best, where = None, (x2 + 4, y1)
+    for x, y in ((x2 + 4, y1), (x1 - w - 4, y1), (x1, y2 + 4),
+                 (x1, y1 - h - 4), (x2 - w, y1)):
+        x = int(min(max(0, x), max(0, W - w)))
+        y = int(min(max(0, y), max(0, H - h)))
+        cover = sum(max(0, min(x + w, b[2]) - max(x, b[0])) *
+                    max(0, min(y + h, b[3]) - max(y, b[1])) for b in boxes)
+        if best is None or cover < best:
+            best, where = cover, (x, y)
+    return where
+
+
 def _bars(img: np.ndarray, x: int, y: int, classes: Sequence[str],
           probs: Sequence[float], scale: float, color) -> None:
     """A panel of horizontal probability bars with its top-left at x, y."""
     names = [c[:3] for c in classes]
-    (tw, th), _ = cv2.getTextSize('Ang', _FONT, scale, 1)
-    row, bar_w = th + 6, 6 * th
-    w, h = tw + bar_w + 12, row * len(names) + 4
-    H, W = img.shape[:2]
-    x = int(min(max(0, x), max(0, W - w)))
-    y = int(min(max(0, y), max(0, H - h)))
+    (_, th), _ = cv2.getTextSize('Ang', _FONT, scale, 1)
+    w, h, tw, row = _panel_size(len(names), scale)
+    bar_w = 6 * th
     roi = img[y:y + h, x:x + w]
     roi[:] = (0.35 * roi).astype(img.dtype)  # darken behind the panel
     best = int(np.argmax(probs)) if len(probs) else -1
@@ -87,6 +108,7 @@ def draw_faces(image: np.ndarray, faces: List[dict],
     short = min(out.shape[:2])
     scale = max(0.4, min(0.8, short / 900))
     thick = max(1, int(round(short / 320)))
+    boxes = [[v * k for v in face['box']] for face in faces]
     for n, face in enumerate(faces):
         ident = ids[n] if ids is not None else n + 1
         color = PALETTE[int(ident) % len(PALETTE)]
@@ -107,5 +129,7 @@ def draw_faces(image: np.ndarray, faces: List[dict],
         if bars and face.get('scores'):
             names = list(classes or face['scores'])
             probs = [face['scores'].get(c, 0.0) for c in names]
-            _bars(out, x2 + 4, y1, names, probs, scale * 0.8, color)
+            size = _panel_size(len(names), scale * 0.8)[:2]
+            px, py = _place((x1, y1, x2, y2), size, boxes, out.shape)
+            _bars(out, px, py, names, probs, scale * 0.8, color)
     return out
