@@ -215,9 +215,19 @@ def _patch_plugin_hooks() -> None:
 
     @functools.wraps(orig)
     def register_hooks(self, default_hooks=None, custom_hooks=None):
+        from mpa_fer_plugin.engine.hooks.enforce import (
+            PLUGIN_DEFAULT_HOOKS,
+            ensure_plugin_hooks,
+        )
+        given = default_hooks
+        if default_hooks is not None:
+            # mmengine asserts on None for keys it does not know; a None
+            # plugin key is the opt-out, so keep it out of mmengine's way.
+            default_hooks = {
+                k: v for k, v in default_hooks.items()
+                if not (k in PLUGIN_DEFAULT_HOOKS and v is None)}
         orig(self, default_hooks, custom_hooks)
-        from mpa_fer_plugin.engine.hooks.enforce import ensure_plugin_hooks
-        ensure_plugin_hooks(self, default_hooks)
+        ensure_plugin_hooks(self, given)
 
     register_hooks._mpa_enforced = True
     Runner.register_hooks = register_hooks

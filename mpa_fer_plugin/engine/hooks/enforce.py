@@ -3,6 +3,9 @@ from typing import Any, Optional
 
 from mmengine.model import is_model_wrapper
 
+#: ``default_hooks`` keys of the plugin's hooks that ``None`` turns off.
+PLUGIN_DEFAULT_HOOKS = ('invalid_loss', 'data_seed')
+
 
 def _has(runner, cls) -> bool:
     return any(isinstance(hook, cls) for hook in runner.hooks)
@@ -38,8 +41,8 @@ def ensure_plugin_hooks(runner, default_hooks: Optional[Any] = None) -> list:
 
     given = dict(default_hooks or {})
     added = []
-    for key, cls in (('invalid_loss', MPAInvalidLossHook),
-                     ('data_seed', MPADataSeedHook)):
+    for key, cls in zip(PLUGIN_DEFAULT_HOOKS,
+                        (MPAInvalidLossHook, MPADataSeedHook)):
         if key in given and given[key] is None:
             continue
         if not _has(runner, cls):
