@@ -147,7 +147,15 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
     out, drawn_crops = [], []
     bar = ProgressBar(len(images)) if len(images) > 1 else None
     for path in images:
-        img = load_image(path)
+        try:
+            img = load_image(path)
+        except (OSError, ValueError):
+            if args.out and out:  # keep what was done, then fail
+                with open(args.out, 'w', encoding='utf-8') as f:
+                    json.dump(out, f, indent=2)
+                print(f'{len(out)} results before {path} written to '
+                      f'{args.out}', flush=True)
+            raise
         if args.no_detect:  # today's behaviour: the test pipeline's crop
             faces = pipe.classify([img], args.batch_size)
             h, w = img.shape[:2]

@@ -161,3 +161,18 @@ def test_calibrated_geometry(world, photos, tmp_path, capsys):
     again = infer.main([str(photos / 'astronaut.jpg'), world['config'],
                         world['ckpt'], '--geometry', str(geometry)])
     assert again[0]['faces'][0]['scores'] == results[0]['faces'][0]['scores']
+
+
+def test_corrupt_image_in_a_folder_keeps_earlier_results(world, photos,
+                                                         tmp_path):
+    import shutil
+    folder = tmp_path / 'mixed'
+    folder.mkdir()
+    shutil.copy(photos / 'astronaut.jpg', folder / 'a.jpg')
+    (folder / 'b.jpg').write_bytes(b'\xff\xd8 truncated jpeg')
+    out = tmp_path / 'partial.json'
+    with pytest.raises(ValueError, match='cannot read image file .*b.jpg'):
+        infer.main([str(folder), world['config'], world['ckpt'], '--out',
+                    str(out)])
+    saved = json.loads(out.read_text())
+    assert [osp.basename(r['image']) for r in saved] == ['a.jpg']

@@ -2,9 +2,9 @@
 
 detect (:mod:`.detectors`) -> align to the model's crop geometry
 (:mod:`.align`) -> classify the crops with :class:`MPAFERInferencer`.
-The aligned crops are what the model sees, so the inferencer, the CGLA
-heatmaps (:meth:`FERPipeline.heatmap`) and Grad-CAM work on them as on
-any pre-aligned face.
+The aligned crops are what the model sees, so the inferencer and the CGLA
+heatmaps (:meth:`FERPipeline.heatmap`) work on them as on any pre-aligned
+face.
 """
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
