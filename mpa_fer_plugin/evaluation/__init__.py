@@ -1,1 +1,5 @@
+"""Metrics and evaluation hooks of the protocols (base-to-novel, cross)."""
+from .base_novel_metric import BaseNovelMetric, harmonic_mean
+from .eval_classnames_hook import EvalClassNamesHook
 
+__all__ = ['BaseNovelMetric', 'harmonic_mean', 'EvalClassNamesHook']

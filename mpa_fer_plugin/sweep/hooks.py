@@ -100,4 +100,6 @@ class SweepFinalTestHook(Hook):
                      selection=self.selection, chosen_epoch=epoch,
                      max_epochs=runner.max_epochs, checkpoint=checkpoint,
                      selection_metric=self.metric,
-                     best_val_score=to_builtin(best_score)))
+                     best_val_score=to_builtin(best_score),
+                     protocol=to_builtin(
+                         runner.message_hub.get_info('eval_classes'))))

@@ -171,7 +171,8 @@ def run_one(spec: RunSpec, sweep: SweepSpec, runs: List[RunSpec]) -> dict:
             write_json_atomic(result_path, dict(
                 metrics=metrics, selection='checkpoint' if checkpoint
                 else 'none (not trained)', chosen_epoch=None,
-                checkpoint=checkpoint))
+                checkpoint=checkpoint, protocol=read_json(osp.join(
+                    spec.work_dir, 'eval_classes.json'))))
     if proc.returncode != 0 or not osp.isfile(result_path):
         with open(log) as f:
             tail = f.read().strip().splitlines()[-1:] or ['']

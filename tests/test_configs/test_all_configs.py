@@ -19,7 +19,10 @@ from mpa_fer_plugin.datasets.synthetic import generate_synthetic_fer
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = sorted(
     p for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'),
-                         recursive=True) if '_base_' not in p)
+                         recursive=True) if '_base_' not in p
+    # sweep files and protocol configs: tests/test_sweep, test_protocols.py
+    and osp.sep + 'sweeps' + osp.sep not in p
+    and osp.sep + 'protocols' + osp.sep not in p)
 
 TINY_224 = {
     'embed_dim': 32,
