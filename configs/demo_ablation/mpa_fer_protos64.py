@@ -5,5 +5,5 @@ _base_ = ['../mpa_fer_demo.py']
 custom_hooks = [
     dict(type='MPAClassNameCheckHook'),
     dict(type='PrototypeHook', samples_per_class=64, seed=0, normalize=False,
-         cache_dir=None),
+         cache_dir=None, shuffle_labels=False),
 ]

@@ -78,3 +78,35 @@ def probe_world(clip_path: str, data_root: str,
         zero_shot_local=zero_shot_accuracy(model, test, y_te, FER7_CLASSES,
                                            local_weight=1.0, topk=topk),
         nearest_prototype=float((pred == y_te).mean() * 100))
+
+
+def pointing_report(runs: Dict[str, Tuple[str, list]], data_root: str,
+                    split: str = 'test') -> Dict[str, dict]:
+    """The CGLA pointing measure (``mpa_fer_plugin.evaluation.pointing``)
+    for several models, averaged over their checkpoints (seeds).
+
+    Args:
+        runs (dict): Name -> ``(config, checkpoints)``; a checkpoint ``None``
+            evaluates the model as built (zero-shot).
+        data_root (str): A generated world (with region masks).
+        split (str): The split. Defaults to ``'test'``.
+
+    Returns:
+        dict: Name -> ``hit_rate``, ``chance``, ``gap`` (lists over the
+        checkpoints, in %) and ``num_images``.
+    """
+    from mpa_fer_plugin.apis import init_mpa_model
+    from mpa_fer_plugin.evaluation.pointing import (
+        evaluate_pointing_on_synthetic,
+    )
+    out = {}
+    for name, (config, ckpts) in runs.items():
+        rec = dict(hit_rate=[], chance=[], gap=[], num_images=None)
+        for ckpt in ckpts:
+            model = init_mpa_model(config, ckpt, device='cpu')
+            res = evaluate_pointing_on_synthetic(model, data_root, split)
+            for key in ('hit_rate', 'chance', 'gap'):
+                rec[key].append(float(res[key]) * 100)
+            rec['num_images'] = int(res['num_images'])
+        out[name] = rec
+    return out
