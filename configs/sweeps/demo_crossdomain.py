@@ -24,11 +24,11 @@ prepare = [
     dict(cmd=_gen + [_data, '--num-train', '700', '--num-test', '700',
                      '--size', '64', '--seed', '0'],
          creates=_data + '/synthetic_fer.json'),
-    dict(cmd=_gen + [_shift, '--num-train', '70', '--num-test', '700',
+    dict(cmd=_gen + [_shift, '--num-train', '70', '--num-test', '350',
                      '--size', '64', '--seed', '1', '--test-shift', 'pose',
                      'intensity', 'palette'],
          creates=_shift + '/synthetic_fer.json'),
-    dict(cmd=_gen + [_fer8, '--num-train', '80', '--num-test', '800',
+    dict(cmd=_gen + [_fer8, '--num-train', '80', '--num-test', '400',
                      '--size', '64', '--seed', '2', '--classes', '8'],
          creates=_fer8 + '/synthetic_fer.json'),
 ]
