@@ -76,7 +76,10 @@ def _carve_validation(cfg, spec: RunSpec, sweep: SweepSpec) -> None:
     val_loader.dataset = dict(carve, dataset=val_ds, part='val',
                               test_mode=True)
     cfg.val_dataloader = val_loader
-    cfg.val_evaluator = copy.deepcopy(cfg.test_evaluator)
+    # the config's validation metrics (a protocol's test-only metric, e.g.
+    # base-to-novel, does not apply to a carve of the training classes)
+    cfg.val_evaluator = copy.deepcopy(cfg.get('val_evaluator')
+                                      or cfg.test_evaluator)
     cfg.val_cfg = cfg.get('val_cfg') or dict()
 
 
