@@ -1,16 +1,19 @@
 """Evaluate a checkpoint on the test split and draw its confusion matrix.
 
 Like mmpretrain's ``tools/analysis_tools/confusion_matrix.py`` (it reuses
-the ``ConfusionMatrix`` metric and its ``plot`` classmethod), but the
-checkpoint is checked against the config first, the plugin is imported
-explicitly and the class names come from the test dataset's
-``metainfo['classes']``. A predictions pickle written by
-``tools/test.py --out preds.pkl`` can be given instead of a checkpoint.
+the ``ConfusionMatrix`` metric), but the checkpoint is checked against the
+config first, the plugin is imported explicitly, the class names come from
+the test dataset's ``metainfo['classes']`` and the plot
+(:func:`mpa_fer_plugin.visualization.plot_confusion_matrix`) shows
+row-normalised recall with values, WAR/UAR in the title and a colour bar
+(``--normalize none`` for counts, ``--include-counts`` for both). A
+predictions pickle written by ``tools/test.py --out preds.pkl`` can be
+given instead of a checkpoint.
 
 Example::
 
     python tools/analysis_tools/confusion_matrix.py configs/mpa_fer_demo.py \\
-        work_dirs/demo/epoch_6.pth --show-path cm.png --include-values
+        work_dirs/demo/epoch_10.pth --show-path work_dirs/demo/cm.png
 """
 import argparse
 import os.path as osp
@@ -36,11 +39,24 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--show-path', help='save the plot here (e.g. PNG)')
     parser.add_argument('--show', action='store_true',
                         help='display the plot')
-    parser.add_argument('--include-values', action='store_true',
-                        help='write the counts into the cells')
-    parser.add_argument('--cmap', default='viridis', help='matplotlib cmap')
+    parser.add_argument('--normalize', choices=['recall', 'none'],
+                        default='recall',
+                        help='recall: percent of each true class (default; '
+                        'the diagonal is the per-class recall); none: counts')
+    parser.add_argument('--include-values',
+                        action=argparse.BooleanOptionalAction, default=True,
+                        help='write the values into the cells (default: '
+                        'yes)')
+    parser.add_argument('--include-counts', action='store_true',
+                        help='with --normalize recall, add the counts')
+    parser.add_argument('--title', default=None,
+                        help='first title line (default: "Confusion matrix '
+                        '- <config name>")')
+    parser.add_argument('--cmap', default='Blues', help='matplotlib cmap')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings (key=value)')
+    from mpa_fer_plugin.utils.tool_utils import add_runtime_args
+    add_runtime_args(parser)
     return parser.parse_args(argv)
 
 
@@ -90,9 +106,10 @@ def main(argv: Optional[List[str]] = None):
     import mmengine
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
-    from mmpretrain.evaluation import ConfusionMatrix
 
     import mpa_fer_plugin  # noqa: F401  (registers the plugin)
+    from mpa_fer_plugin.utils.tool_utils import apply_runtime_args
+    apply_runtime_args(args)
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'config file not found: {args.config}')
     if not osp.isfile(args.ckpt_or_result):
@@ -116,12 +133,17 @@ def main(argv: Optional[List[str]] = None):
         if not args.show:
             import matplotlib
             matplotlib.use('Agg')
-        with warnings.catch_warnings():
-            # matplotlib converts the torch matrix with np.array(copy=...).
-            warnings.simplefilter('ignore', DeprecationWarning)
-            fig = ConfusionMatrix.plot(
-                matrix, show=args.show, classes=classes,
-                include_values=args.include_values, cmap=args.cmap)
+        from mpa_fer_plugin.visualization import plot_confusion_matrix
+        title = args.title or 'Confusion matrix - ' + osp.splitext(
+            osp.basename(args.config))[0]
+        fig = plot_confusion_matrix(
+            matrix, classes, normalize=args.normalize,
+            include_values=args.include_values,
+            include_counts=args.include_counts, title=title,
+            cmap=args.cmap)
+        if args.show:
+            import matplotlib.pyplot as plt
+            plt.show()
         if args.show_path:
             fig.savefig(args.show_path, bbox_inches='tight')
             print(f'confusion matrix plot saved to {args.show_path}',
