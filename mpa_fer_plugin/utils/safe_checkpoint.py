@@ -10,10 +10,12 @@ non-tensor types that mmengine and the plugin put in their checkpoints
 (:data:`CHECKPOINT_SAFE_GLOBALS`, found with
 ``torch.serialization.get_unsafe_globals_in_checkpoint`` on checkpoints of
 the demo config): mmengine's ``HistoryBuffer`` (message hub), numpy arrays,
-scalars and dtypes (numpy scalars in the message hub), and ``getattr``
+scalars and dtypes (numpy scalars in the message hub), ``getattr``
 restricted to the statistics methods a ``HistoryBuffer`` pickles
-(``HistoryBuffer.min`` etc.). torch itself already allows ``_codecs.encode``
-(a pure function turning a string into bytes, which numpy arrays need).
+(``HistoryBuffer.min`` etc.) and ``bytes`` restricted to byte data (an
+empty numpy array pickles its data as ``bytes()``). torch itself already
+allows ``_codecs.encode`` (a pure function turning a string into bytes,
+which numpy arrays need).
 Anything else is refused with :class:`UnsafeCheckpointError` naming the
 type and the opt-in for trusted files: ``--trust-checkpoint`` on the tools
 or the environment variable ``MPA_FER_TRUST_CHECKPOINTS=1``, which load
@@ -74,6 +76,18 @@ def _history_buffer_getattr(obj: Any, name: str) -> Any:
         'statistics methods of mmengine HistoryBuffer are allowed')
 
 
+def _bytes_from_data(*args: Any) -> bytes:
+    """``bytes`` for pickled byte strings only (not ``bytes(n)``).
+
+    Pickle protocol 2 writes an empty byte string, e.g. the data of an empty
+    numpy array in a ``HistoryBuffer``, as ``bytes()``.
+    """
+    if args and isinstance(args[0], int):
+        raise UnsafeCheckpointError(
+            'checkpoint calls bytes() with a size; only byte data is allowed')
+    return bytes(*args)
+
+
 def checkpoint_safe_globals() -> List[Any]:
     """The allow-list for :func:`torch.serialization.safe_globals`.
 
@@ -97,6 +111,8 @@ def checkpoint_safe_globals() -> List[Any]:
         allowed += [getattr(dtypes, n) for n in dir(dtypes)
                     if n.endswith('DType')]
     allowed += [(_history_buffer_getattr, n) for n in _GETATTR_NAMES]
+    allowed += [(_bytes_from_data, n)
+                for n in ('builtins.bytes', '__builtin__.bytes')]
     return allowed
 
 

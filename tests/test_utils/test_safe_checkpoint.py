@@ -116,6 +116,22 @@ def test_getattr_limited_to_history_buffer_statistics(tmp_path):
         CheckpointLoader.load_checkpoint(path)
 
 
+def test_bytes_only_for_data(tmp_path):
+    import numpy as np
+    path = str(tmp_path / 'empty.pth')
+    torch.save({'meta': {'empty': np.zeros(0)}}, path)  # pickles bytes()
+    loaded = CheckpointLoader.load_checkpoint(path)
+    assert loaded['meta']['empty'].shape == (0, )
+
+    class Bomb:
+        def __reduce__(self):
+            return (bytes, (10**6, ))
+
+    torch.save({'meta': Bomb()}, path)
+    with pytest.raises(UnsafeCheckpointError, match='bytes'):
+        CheckpointLoader.load_checkpoint(path)
+
+
 def test_mmengine_checkpoints_load_safely_and_need_only_the_list(tmp_path):
     toy_runner(tmp_path, epochs=1, max_keep=-1).train()
     path = str(tmp_path / 'epoch_1.pth')
