@@ -5,8 +5,11 @@ CGLA (method.md §3.6) scores every patch token against every class text,
 best patches of each class (Eq. 9). :func:`cgla_patch_maps` returns these
 similarities on the patch grid together with the top-k mask for one class;
 :func:`draw_cgla_heatmap` draws them over the image crop the model sees
-(colour: patch-text similarity, min-max scaled per image; white boxes: the
-class's top-k patches) and writes a PNG.
+(colour: patch-text similarity, min-max scaled per image, with a colour
+bar giving the cosine values; white boxes: the class's top-k patches), adds
+a title and a caption that explains ``g`` (global term: CLS-text cosine)
+and ``l`` (local term: mean top-k patch-text cosine) of Eq. 10, and writes
+a PNG.
 """
 from typing import Dict, Optional, Sequence, Union
 
@@ -20,6 +23,7 @@ import torch.nn.functional as F
 from ..apis.inference import prepare_images
 from ..apis.open_vocab import encode_classnames
 from ..models.heads.cgla_scores import cgla_scores
+from .legend import add_legend
 
 ImageInput = Union[str, np.ndarray]
 
@@ -62,7 +66,7 @@ def cgla_patch_maps(model: nn.Module,
         ``class_name``, ``class_index``, ``classes``, ``score`` (softmax
         probability of the class), ``global_sim`` and ``local_sim`` (the
         two terms of Eq. 10) and ``crop`` (the RGB ``uint8`` image the
-        model sees).
+        model sees), ``topk`` (k) and ``local_weight`` (w of Eq. 10).
     """
     head, backbone = model.head, model.backbone
     if classnames is not None:
@@ -110,6 +114,8 @@ def cgla_patch_maps(model: nn.Module,
         score=float(probs[idx]),
         global_sim=float(F.normalize(global_feats[0], dim=-1) @ t),
         local_sim=float(sims[top].mean()),
+        topk=int(k),
+        local_weight=float(head.local_weight),
         crop=crops[0])
 
 
@@ -134,18 +140,24 @@ def cgla_heatmap(model: nn.Module,
 
 def render_cgla_heatmap(maps: Dict[str, object],
                         display_size: int = 256,
-                        alpha: float = 0.5) -> np.ndarray:
+                        alpha: float = 0.5,
+                        legend: bool = True) -> np.ndarray:
     """Draw the output of :func:`cgla_patch_maps` over its image crop.
 
     Args:
         maps (dict): The output of :func:`cgla_patch_maps`.
-        display_size (int): Length of the longer side of the drawing, in
+        display_size (int): Length of the longer side of the heatmap, in
             pixels. Defaults to 256.
         alpha (float): Opacity of the colour map. Defaults to 0.5.
+        legend (bool): Add a title (class, probability, g, l), a colour
+            bar with the cosine values and a caption explaining the
+            picture; False returns the bare heatmap with a one-line
+            banner. Defaults to True.
 
     Returns:
-        np.ndarray: RGB ``uint8`` image; its longer side is
-        ``display_size``.
+        np.ndarray: RGB ``uint8`` image. Without legend its longer side is
+        ``display_size``; with it, the title, colour bar and caption are
+        added around the ``display_size`` heatmap.
     """
     if isinstance(display_size, bool) or not isinstance(
             display_size, int) or display_size < 16:
@@ -159,8 +171,8 @@ def render_cgla_heatmap(maps: Dict[str, object],
     out_w, out_h = max(1, round(w * scale)), max(1, round(h * scale))
     base = cv2.resize(crop, (out_w, out_h), interpolation=cv2.INTER_CUBIC)
     sim = maps['similarity']
-    span = float(sim.max() - sim.min())
-    norm = (sim - sim.min()) / span if span > 0 else np.zeros_like(sim)
+    lo, hi = float(sim.min()), float(sim.max())
+    norm = (sim - lo) / (hi - lo) if hi > lo else np.zeros_like(sim)
     heat = cv2.resize(norm.astype(np.float32), (out_w, out_h),
                       interpolation=cv2.INTER_LINEAR)
     color = cv2.applyColorMap((heat * 255).astype(np.uint8),
@@ -173,8 +185,22 @@ def render_cgla_heatmap(maps: Dict[str, object],
         p1 = (round((c + 1) * out_w / gw) - 1,
               round((r + 1) * out_h / gh) - 1)
         cv2.rectangle(out, p0, p1, (255, 255, 255), 1)
-    label = (f"{maps['class_name']} p={maps['score']:.2f} "
-             f"g={maps['global_sim']:.2f} l={maps['local_sim']:.2f}")
+    name, g, loc = maps['class_name'], maps['global_sim'], maps['local_sim']
+    if legend:
+        k = maps.get('topk', int(maps['topk_mask'].sum()))
+        weight = maps.get('local_weight', 1.0)
+        title = [f'CGLA heatmap: {name}',
+                 f'p = {maps["score"]:.2f}   g = {g:.2f}   l = {loc:.2f}']
+        caption = [
+            f'colour: cosine of each patch with the text of {name} (Eq. 8), '
+            f'min-max scaled ({lo:.2f} to {hi:.2f}, bar).',
+            f'white boxes: its top-{k} patches (Eq. 9).',
+            'g: global term, cosine of the image (CLS) feature with the '
+            'text; l: local term, mean cosine of the boxed patches; class '
+            f'score = g + {weight:g} l (Eq. 10), p = softmax probability.'
+        ]
+        return add_legend(out, title, caption, bar=(lo, hi, 'cosine'))
+    label = f'{name} p={maps["score"]:.2f} g={g:.2f} l={loc:.2f}'
     font, fscale = cv2.FONT_HERSHEY_SIMPLEX, max(0.3, out_w / 640)
     (tw, th), base_line = cv2.getTextSize(label, font, fscale, 1)
     cv2.rectangle(out, (0, 0), (min(out_w, tw + 4), th + base_line + 4),
@@ -190,7 +216,8 @@ def draw_cgla_heatmap(model: nn.Module,
                       class_name: Optional[str] = None,
                       classnames: Optional[Sequence[str]] = None,
                       text_feats: Optional[torch.Tensor] = None,
-                      display_size: int = 256) -> np.ndarray:
+                      display_size: int = 256,
+                      legend: bool = True) -> np.ndarray:
     """Compute a CGLA heatmap for an image and write it as a PNG.
 
     Args:
@@ -204,14 +231,16 @@ def draw_cgla_heatmap(model: nn.Module,
             (experimental). Defaults to None.
         text_feats (Tensor, optional): Precomputed features of
             ``classnames``. Defaults to None.
-        display_size (int): Longer side of the PNG in pixels. Defaults
-            to 256.
+        display_size (int): Longer side of the heatmap in pixels.
+            Defaults to 256.
+        legend (bool): Add title, colour bar and caption (see
+            :func:`render_cgla_heatmap`). Defaults to True.
 
     Returns:
         np.ndarray: The drawn RGB image.
     """
     maps = cgla_patch_maps(model, image, class_name, classnames, text_feats)
-    drawn = render_cgla_heatmap(maps, display_size)
+    drawn = render_cgla_heatmap(maps, display_size, legend=legend)
     if not mmcv.imwrite(drawn[..., ::-1], out_file):
         raise OSError(f'could not write the heatmap to {out_file}')
     return drawn

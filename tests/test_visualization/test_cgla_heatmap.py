@@ -54,11 +54,32 @@ def test_png_written_with_the_right_size(vis_model, face, tmp_path, size):
     from mpa_fer_plugin.visualization import draw_cgla_heatmap
     out = tmp_path / 'nested' / 'heat.png'
     drawn = draw_cgla_heatmap(vis_model, face, str(out), class_name='Fear',
-                              display_size=size)
+                              display_size=size, legend=False)
     assert drawn.shape == (size, size, 3) and drawn.dtype == np.uint8
     png = cv2.imread(str(out))
     assert png.shape == (size, size, 3)
     np.testing.assert_array_equal(png[..., ::-1], drawn)
+    # With the legend (default): title above, colour bar right, caption
+    # below the size x size heatmap, which stays unchanged inside.
+    framed = draw_cgla_heatmap(vis_model, face, str(out), class_name='Fear',
+                               display_size=size)
+    assert framed.shape[0] > size + 60 and framed.shape[1] > size
+    assert framed.shape[1] >= 320  # room for the caption text
+
+
+def test_legend_parts():
+    from mpa_fer_plugin.visualization.legend import add_legend, colorbar
+    image = np.zeros((50, 40, 3), np.uint8)
+    bar = colorbar(50, -0.2, 0.3, 'cosine')
+    assert bar.shape[0] == 50
+    # High values on top: the top of the ramp is the colour map's red end.
+    top, bottom = bar[8, 8], bar[-8, 8]
+    assert top[0] > top[2] and bottom[2] > bottom[0]
+    out = add_legend(image, ['Title', 'second'], ['a caption ' * 20],
+                     bar=(-0.2, 0.3, 'cosine'))
+    assert out.shape[1] == 320  # min_width
+    assert out.shape[0] > 50 + 4 * 12  # 2 title lines + wrapped caption
+    assert (out == 0).all(axis=2).sum() >= 50 * 40  # the image is inside
 
 
 def test_open_vocabulary_heatmap(vis_model, face):
