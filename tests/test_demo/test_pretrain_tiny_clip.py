@@ -49,14 +49,17 @@ def test_pretraining_is_deterministic_and_loadable(tmp_path):
                        state['visual.proj'].float())
 
 
-def test_patch_features_match_the_prompted_backbone():
+def test_patch_features_match_the_prompted_backbone(tmp_path):
     """The pretraining's patch tokens are the backbone's (ln_post + proj)."""
     import open_clip
 
     from mpa_fer_plugin.models.backbones import MPAPromptedViT
     torch.manual_seed(0)
     model = open_clip.model.CLIP(**MINI_CLIP).eval()
-    backbone = MPAPromptedViT(clip=model, num_prompts=0).eval()
+    torch.save(model.state_dict(), tmp_path / 'clip.pth')
+    backbone = MPAPromptedViT(clip=dict(
+        model_cfg=MINI_CLIP, pretrained=str(tmp_path / 'clip.pth')),
+        num_prompts=0).eval()
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
         glob, patches = pt.encode_image(model, x)

@@ -42,7 +42,7 @@ def test_committed_demo_clip_matches_its_provenance():
     assert osp.samefile(demo.model.clip.pretrained, path)
     # Above chance, and the local branch does not hurt zero-shot.
     zs = prov['zero_shot_heldout']
-    assert zs['global_only'] > 2 * 100 / 7
+    assert zs['global_only'] > 100 / 7 + 10
     assert zs['with_local'] >= zs['global_only']
     for without_cue, name in enumerate(prov['descriptions']):
         assert load_descriptions(osp.join(ASSET_DIR, name)) == \
