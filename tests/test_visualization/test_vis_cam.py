@@ -53,6 +53,11 @@ def test_grad_cam_png(vis_world, tmp_path):
     assert cam.shape == (32, 32)
     assert np.isfinite(cam).all() and cam.min() >= 0
     assert cam.max() == pytest.approx(1.0, abs=1e-3)  # scaled, not flat
+    framed = cv2.imread(str(out))  # CAM + title, colour bar, caption
+    assert framed.shape[0] > 128 + 60 and framed.shape[1] >= 320
+    vis_cam.main([face, vis_world['config'], vis_world['ckpt'],
+                  '--save-path', str(out), '--display-size', '128',
+                  '--no-legend'])
     assert cv2.imread(str(out)).shape == (128, 128, 3)
     with pytest.raises(ValueError, match="'Boredom' is not one of"):
         vis_cam.main([face, vis_world['config'], vis_world['ckpt'],

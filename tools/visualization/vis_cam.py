@@ -158,7 +158,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--aug-smooth', action='store_true')
     parser.add_argument('--save-path', help='the PNG to write')
     parser.add_argument('--display-size', type=int, default=256,
-                        help='longer side of the saved image in pixels')
+                        help='longer side of the CAM overlay in pixels '
+                        '(the legend is added around it)')
+    parser.add_argument('--no-legend', action='store_true',
+                        help='write the bare CAM overlay (no title, colour '
+                        'bar or caption)')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings (key=value)')
@@ -231,6 +235,19 @@ def main(argv: Optional[List[str]] = None):
     scale = args.display_size / max(h, w)
     drawn = cv2.resize(drawn, (round(w * scale), round(h * scale)),
                        interpolation=cv2.INTER_LINEAR)
+    if not args.no_legend:
+        from mpa_fer_plugin.visualization.legend import add_legend
+        probs = logits.softmax(-1)
+        name = model.head.classnames[target]
+        pred = model.head.classnames[int(probs.argmax())]
+        drawn = add_legend(
+            drawn,
+            [f'{method.__name__} for class {name}',
+             f'p({name}) = {float(probs[target]):.2f}, predicted: {pred}'],
+            [f'colour: class-activation map of {name} ({method.__name__}, '
+             'min-max scaled per image: 0 = least, 1 = most evidence), at '
+             f'layer {", ".join(args.target_layers)}.'],
+            bar=(0.0, 1.0, 'CAM'))
     if not mmcv.imwrite(drawn[..., ::-1], args.save_path):
         raise OSError(f'could not write {args.save_path}')
     print(f'{args.method} of class {model.head.classnames[target]!r} saved '
