@@ -9,11 +9,17 @@ Examples::
     python tools/analysis_tools/demo_probe.py pointing data/demo_world_v2 \\
         --run zero-shot configs/demo_ablation/zsclip.py none \\
         --run MPA-FER configs/mpa_fer_demo.py a/epoch_4.pth b/epoch_4.pth
+    # the demo ablation sweep's finished runs, Table 1 steps against the
+    # previous step, the other rows against MPA-FER
+    python tools/analysis_tools/demo_probe.py table \
+        configs/sweeps/demo_ablation.py
 """
 import argparse
 import json
+import os.path as osp
 from typing import List, Optional
 
+from mpa_fer_plugin.demo.ablation import sweep_steps_table
 from mpa_fer_plugin.demo.probe import pointing_report, probe_world
 from mpa_fer_plugin.utils.tool_utils import (
     add_runtime_args,
@@ -21,13 +27,14 @@ from mpa_fer_plugin.utils.tool_utils import (
 )
 
 CLIP_DIR = 'configs/demo_assets/tiny_clip'
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def main(argv: Optional[List[str]] = None) -> dict:
     """Run one probe and print its JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('probe', choices=('world', 'pointing'))
-    parser.add_argument('data_root')
+    parser.add_argument('probe', choices=('world', 'pointing', 'table'))
+    parser.add_argument('data_root', help='the world (table: the sweep file)')
     parser.add_argument('--clip-dir', default=CLIP_DIR,
                         help=f'tiny CLIP folder (world; default {CLIP_DIR})')
     parser.add_argument('--run', nargs='+', action='append', default=[],
@@ -38,6 +45,13 @@ def main(argv: Optional[List[str]] = None) -> dict:
     add_runtime_args(parser)
     args = parser.parse_args(argv)
     apply_runtime_args(args)
+    if args.probe == 'table':
+        table = sweep_steps_table(args.data_root, ROOT)
+        print(table)
+        if args.out:
+            with open(args.out, 'w') as f:
+                f.write(table + '\n')
+        return {'table': table}
     if args.probe == 'world':
         result = probe_world(args.clip_dir, args.data_root)
     else:
