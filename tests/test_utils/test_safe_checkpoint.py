@@ -61,7 +61,10 @@ def toy_runner(work_dir, epochs, resume=False, max_keep=1):
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
         default_hooks=dict(checkpoint=dict(
             type='CheckpointHook', interval=1, max_keep_ckpts=max_keep)),
-        randomness=dict(seed=0), resume=resume)
+        randomness=dict(seed=0), resume=resume,
+        # the plugin's scope: a runner without one leaves 'mmengine' as the
+        # current scope, which later registry builds of other tests see
+        default_scope='mmpretrain')
 
 
 @pytest.fixture(autouse=True)
