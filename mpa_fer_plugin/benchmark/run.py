@@ -69,6 +69,8 @@ def _memory(args, spec: dict, device: torch.device, log) -> Dict:
                    device=str(device), threads=torch.get_num_threads(),
                    topk=4 if args.quick else None, steps=1)
         out['variants'][name] = measure_in_subprocess(cfg)
+        log(f'peak memory of {name}: '
+            f'{out["variants"][name]["peak_rss_bytes"] / 2**30:.2f} GiB')
     return out
 
 
@@ -213,6 +215,8 @@ def run(args) -> dict:
         res['train'] = summarize(times, 'IVLP')
         res['train_vs_mpa'] = {n: r['ratio'] for n, r in
                                summarize(times, 'MPA-FER').items()}
+        log('train-step ratios to MPA-FER: ' + ', '.join(
+            f'{n} {r:.3f}' for n, r in res['train_vs_mpa'].items()))
         del steps
 
         res['params'] = {name: {k: v for k, v in count(m).items()
