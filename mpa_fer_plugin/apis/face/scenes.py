@@ -7,7 +7,7 @@ random non-overlapping position and size over a background of random
 shapes, lines and noise; the ground-truth box is the face region inside
 the pasted image (``face_box``, fractions of the face image).
 """
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -42,7 +42,8 @@ def make_scene(faces: Sequence[np.ndarray],
                rng: np.random.Generator,
                size: Tuple[int, int] = (360, 480),
                face_sizes: Tuple[int, int] = (80, 120),
-               face_box: Tuple[float, float, float, float] = (0, 0, 1, 1),
+               face_box: Union[Sequence[float],
+                               Sequence[Sequence[float]]] = (0, 0, 1, 1),
                ellipse: bool = False,
                background: Optional[np.ndarray] = None,
                max_tries: int = 200) -> Tuple[np.ndarray, np.ndarray]:
@@ -54,7 +55,8 @@ def make_scene(faces: Sequence[np.ndarray],
         size (tuple[int, int]): Scene ``(height, width)``.
         face_sizes (tuple[int, int]): Range of pasted sides in pixels.
         face_box (tuple): The face inside each face image as fractions
-            ``x1, y1, x2, y2`` (default: the whole image).
+            ``x1, y1, x2, y2`` (default: the whole image), or one such
+            box per face (``(N, 4)``).
         ellipse (bool): Paste through an elliptical mask inscribed in
             ``face_box`` (drops the face image's own background).
         background (np.ndarray, optional): Use this instead of clutter.
@@ -69,8 +71,13 @@ def make_scene(faces: Sequence[np.ndarray],
              cv2.resize(background, (w, h)))
     placed: List[np.ndarray] = []
     boxes: List[List[float]] = []
-    fx1, fy1, fx2, fy2 = face_box
-    for face in faces:
+    fboxes = np.asarray(face_box, np.float64)
+    if fboxes.ndim == 1:
+        fboxes = np.tile(fboxes, (len(faces), 1))
+    if fboxes.shape != (len(faces), 4):
+        raise ValueError(f'face_box has shape {fboxes.shape}; expected (4,) '
+                         f'or ({len(faces)}, 4)')
+    for face, (fx1, fy1, fx2, fy2) in zip(faces, fboxes):
         for _ in range(max_tries):
             s = int(rng.integers(face_sizes[0], face_sizes[1] + 1))
             if s >= min(h, w):

@@ -1,0 +1,283 @@
+"""Measuring the face pipeline on generated scenes and videos.
+
+Two measures, both on faces whose position and expression are known:
+
+* :func:`evaluate_scenes` pastes faces into clutter with
+  :func:`~.scenes.make_scene`, runs the pipeline on every scene, matches
+  its boxes to the true ones (:func:`~.scenes.match_boxes`, IoU at least
+  ``iou_threshold``) and reports faces found, false positives, the median
+  best IoU per true face, and the accuracy of the found faces next to the
+  accuracy of the same faces classified as aligned crops.
+* :func:`score_video` runs :func:`~.video.process_video` on a video whose
+  faces are known frame by frame, and counts label changes per frame and
+  smoothed (from the summary) and the accuracy of both labels (from the
+  CSV). :func:`expression_video` writes such a video from the demo
+  world's faces; :func:`paired_video_table` compares smoothing over seeds
+  with paired 95 % intervals (:func:`~mpa_fer_plugin.sweep.tables.
+  paired_interval`).
+
+:func:`load_demo_faces` reads a split of the demo world (v2, see
+:mod:`mpa_fer_plugin.datasets.synthetic`). Its frames show a face at a
+random position in clutter, so each frame is pasted whole (it is what the
+model saw) and its true face box is :func:`face_box_from_regions` of the
+frame's region mask.
+"""
+import csv
+import os.path as osp
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+
+from ...datasets.categories import FER7_CLASSES, RAFDB_NATIVE_EXT
+from ...datasets.synthetic import LABEL_FILE, load_region_mask, render_face
+from .scenes import clutter, make_scene, match_boxes
+from .tracking import box_iou
+from .video import process_video, write_video
+
+#: Half extents of the union of the demo faces' region masks in face
+#: coordinates (brows span x in [-0.7, 0.7]; brows to mouth span y in
+#: about [-0.86, 0.78]) -- the face ellipse spans [-1, 1] on both axes.
+REGION_EXTENT = (0.7, 0.82, -0.04)
+
+
+def face_box_from_regions(mask: np.ndarray) -> Tuple[float, ...]:
+    """The face box of a demo frame from its region mask, as fractions.
+
+    The tight box of all region bits is widened to the face ellipse with
+    :data:`REGION_EXTENT` (exact for an unrotated face; the demo's +-10
+    degree rotation and feature jitter move it by a few per cent).
+
+    Args:
+        mask (np.ndarray): ``(H, W)`` region bit mask.
+
+    Returns:
+        tuple: ``x1, y1, x2, y2`` as fractions of the frame, clipped to it.
+    """
+    ys, xs = np.nonzero(mask)
+    if not len(xs):
+        raise ValueError('region mask is empty: no face to box')
+    h, w = mask.shape
+    ex, ey, dy = REGION_EXTENT
+    cx, cy = (xs.min() + xs.max() + 1) / 2, (ys.min() + ys.max() + 1) / 2
+    hx = (xs.max() + 1 - xs.min()) / 2 / ex
+    hy = (ys.max() + 1 - ys.min()) / 2 / ey
+    cy -= dy * hy
+    return (max(0.0, (cx - hx) / w), max(0.0, (cy - hy) / h),
+            min(1.0, (cx + hx) / w), min(1.0, (cy + hy) / h))
+
+
+def load_demo_faces(data_root: str, split: str = 'test',
+                    limit: Optional[int] = None) -> List[dict]:
+    """Frames of the demo world with label and face box.
+
+    Args:
+        data_root (str): A folder of :func:`~mpa_fer_plugin.datasets.
+            synthetic.generate_synthetic_fer` (RAF-DB layout with masks).
+        split (str): ``'train'`` or ``'test'``.
+        limit (int, optional): Read at most this many.
+
+    Returns:
+        list[dict]: ``stem``, ``image`` (BGR), ``label`` (index into
+        ``FER7_CLASSES``) and ``face_box`` (fractions).
+    """
+    path = osp.join(data_root, LABEL_FILE)
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'demo label file not found: {path}')
+    out = []
+    with open(path, encoding='utf-8') as f:
+        for n, line in enumerate(f, 1):
+            name, code = line.split()
+            stem = osp.splitext(name)[0]
+            if not stem.startswith(split):
+                continue
+            img_path = osp.join(data_root, 'Image', 'aligned',
+                                f'{stem}_aligned.jpg')
+            img = cv2.imread(img_path)
+            if img is None:
+                raise ValueError(f'{path}:{n}: cannot read {img_path}')
+            cls = RAFDB_NATIVE_EXT[int(code) - 1]
+            out.append(dict(stem=stem, image=img,
+                            label=FER7_CLASSES.index(cls),
+                            face_box=face_box_from_regions(
+                                load_region_mask(data_root, stem))))
+            if limit is not None and len(out) >= limit:
+                break
+    return out
+
+
+def evaluate_scenes(pipeline, faces: Sequence[dict], num_scenes: int,
+                    per_scene: int = 5, seed: int = 0,
+                    size: Tuple[int, int] = (400, 640),
+                    face_sizes: Tuple[int, int] = (80, 130),
+                    iou_threshold: float = 0.5) -> dict:
+    """Detection and classification on generated scenes of known faces.
+
+    Args:
+        pipeline: A :class:`~.pipeline.FERPipeline` (or an object with
+            ``__call__(image) -> [{'box', 'pred_label'}]`` and
+            ``classify(crops) -> [{'pred_label'}]``).
+        faces (Sequence[dict]): ``image``, ``label`` and ``face_box``
+            (fractions) per face, e.g. from :func:`load_demo_faces`; the
+            first ``num_scenes * per_scene`` of a seeded shuffle are used.
+        num_scenes (int): Scenes to build.
+        per_scene (int): Faces per scene.
+        seed (int): Seed of the shuffle, the placement and the clutter.
+        size (tuple): Scene ``(height, width)``.
+        face_sizes (tuple): Range of pasted sides in pixels.
+        iou_threshold (float): Overlap that counts a face as found.
+
+    Returns:
+        dict: ``faces``, ``found``, ``recall``, ``false_pos``,
+        ``median_best_iou`` (best IoU of each true face with any box),
+        ``acc_found`` (found faces classified right), ``acc_aligned_found``
+        (the same faces as aligned crops), ``acc_aligned`` (all used faces
+        as aligned crops) and ``scenes`` (per scene: ``truth``, ``boxes``,
+        ``matches``).
+    """
+    n = num_scenes * per_scene
+    if n > len(faces):
+        raise ValueError(f'{num_scenes} scenes x {per_scene} faces need {n} '
+                         f'faces; only {len(faces)} given')
+    rng = np.random.default_rng(seed)
+    used = [faces[i] for i in rng.permutation(len(faces))[:n]]
+    aligned = [r['pred_label'] == f['label'] for r, f in zip(
+        pipeline.classify([f['image'] for f in used]), used)]
+    found = fp = right = right_aligned = 0
+    best, scenes = [], []
+    for s in range(num_scenes):
+        group = used[s * per_scene:(s + 1) * per_scene]
+        scene, truth = make_scene([f['image'] for f in group], rng,
+                                  size=size, face_sizes=face_sizes,
+                                  face_box=[f['face_box'] for f in group])
+        res = pipeline(scene)
+        boxes = np.array([r['box'] for r in res], np.float64).reshape(-1, 4)
+        matches = match_boxes(boxes, truth, iou_threshold)
+        iou = box_iou(truth, boxes)
+        best += list(iou.max(axis=1)) if len(boxes) else [0.0] * len(truth)
+        fp += len(boxes) - sum(m is not None for m in matches)
+        for k, j in enumerate(matches):
+            if j is not None:
+                found += 1
+                right += res[j]['pred_label'] == group[k]['label']
+                right_aligned += aligned[s * per_scene + k]
+        scenes.append(dict(truth=truth.tolist(), boxes=boxes.tolist(),
+                           matches=matches))
+    return dict(faces=n, found=found, recall=found / n, false_pos=fp,
+                median_best_iou=float(np.median(best)),
+                acc_found=right / found if found else None,
+                acc_aligned_found=right_aligned / found if found else None,
+                acc_aligned=float(np.mean(aligned)), scenes=scenes)
+
+
+#: Expressions of the two faces of :func:`expression_video`, one per
+#: segment of ``frames // 3`` frames.
+VIDEO_PLAN = (('Happiness', 'Surprise', 'Sadness'),
+              ('Neutral', 'Anger', 'Happiness'))
+
+
+def expression_video(path: str, seed: int = 0, frames: int = 60,
+                     face: int = 100, size: Tuple[int, int] = (240, 320),
+                     fps: float = 10.0,
+                     draw: Callable = render_face) -> dict:
+    """Write a video of two demo faces changing expression, and its truth.
+
+    Each face shows :data:`VIDEO_PLAN` (three segments), drifts slowly and
+    is drawn anew every frame (``draw(expression, rng, face)``, seeded
+    with ``(seed, face, frame)``), so the per-frame classifier is noisy.
+    A demo frame places its face at a random position, so the face also
+    jumps inside its pasted square from frame to frame.
+
+    Returns:
+        dict: ``video`` (the path), ``boxes`` and ``labels`` (per frame,
+        one pasted square and class name per face) and ``true_flips``.
+    """
+    h, w = size
+    bg = clutter(h, w, np.random.default_rng([seed, 99]))
+    seg = max(1, frames // 3)
+    out, boxes, labels = [], [], []
+    for f in range(frames):
+        img = bg.copy()
+        fb, fl = [], []
+        for k, (x0, y0) in enumerate(((30, 60), (w - 30 - face, 70))):
+            expr = VIDEO_PLAN[k][min(f // seg, 2)]
+            x = x0 + int(3 * np.sin(f / 6))
+            y = min(y0 + int(2 * np.cos(f / 5)), h - face)
+            img[y:y + face, x:x + face] = draw(
+                expr, np.random.default_rng([seed, k, f]), face)
+            fb.append([x, y, x + face, y + face])
+            fl.append(expr)
+        out.append(img)
+        boxes.append(fb)
+        labels.append(fl)
+    write_video(path, out, fps=fps)
+    flips = sum(labels[f][k] != labels[f - 1][k]
+                for f in range(1, frames) for k in range(2))
+    return dict(video=path, boxes=boxes, labels=labels, true_flips=flips)
+
+
+def score_video(pipeline, video: str, boxes: Sequence[Sequence],
+                labels: Sequence[Sequence[str]], out_csv: str,
+                out_video: Optional[str] = None, detect_every: int = 5,
+                smooth: float = 0.3, match_iou: float = 0.3) -> dict:
+    """Run :func:`~.video.process_video` and score it against the truth.
+
+    Args:
+        pipeline: A :class:`~.pipeline.FERPipeline`.
+        video (str): The video file.
+        boxes (Sequence): Per frame, the true boxes of its faces.
+        labels (Sequence): Per frame, their class names.
+        out_csv (str): The CSV timeline to write (and read back).
+        out_video (str, optional): The annotated video.
+        detect_every (int): Detector period in frames.
+        smooth (float): EMA weight of the new frame.
+        match_iou (float): A CSV row belongs to the true face it overlaps
+            most if the IoU is at least this; other rows count as wrong.
+
+    Returns:
+        dict: ``frames``, ``rows``, ``tracks``, ``fps``, ``flips_raw``,
+        ``flips_smoothed`` (from :func:`~.video.process_video`),
+        ``acc_raw`` and ``acc_smoothed`` (rows whose label is the true
+        one, over all rows; None without rows).
+    """
+    summary = process_video(pipeline, video, out_video=out_video,
+                            out_csv=out_csv, detect_every=detect_every,
+                            smooth=smooth, progress=False)
+    hits = {'raw_label': 0, 'label': 0}
+    with open(out_csv, newline='', encoding='utf-8') as f:
+        rows = list(csv.DictReader(f))
+    for row in rows:
+        frame = int(row['frame'])
+        box = [float(row[k]) for k in ('x1', 'y1', 'x2', 'y2')]
+        iou = box_iou(np.array([box]), np.array(boxes[frame]))[0]
+        if iou.max() < match_iou:
+            continue
+        truth = labels[frame][int(np.argmax(iou))]
+        for key in hits:
+            hits[key] += row[key] == truth
+    out = {k: summary[k] for k in ('frames', 'rows', 'tracks', 'fps',
+                                   'flips_raw', 'flips_smoothed')}
+    out['acc_raw'] = hits['raw_label'] / len(rows) if rows else None
+    out['acc_smoothed'] = hits['label'] / len(rows) if rows else None
+    return out
+
+
+def paired_video_table(runs: Dict[int, dict]) -> Dict[str, tuple]:
+    """Smoothed minus per-frame flips and accuracy, paired over seeds.
+
+    Args:
+        runs (dict): seed -> :func:`score_video` result.
+
+    Returns:
+        dict: ``flips`` and ``accuracy``: ``(mean, low, high, n)`` of the
+        paired differences (95 % t-interval).
+    """
+    from ...sweep.tables import paired_interval
+
+    def col(key):
+        return {s: float(r[key]) for s, r in runs.items()
+                if r[key] is not None}
+    return dict(flips=paired_interval(col('flips_smoothed'),
+                                      col('flips_raw')),
+                accuracy=paired_interval(col('acc_smoothed'),
+                                         col('acc_raw')))
