@@ -46,22 +46,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                                                                   4],
                         help='video seeds (none: skip the video)')
     parser.add_argument('--detect-every', type=int, nargs='+', default=[5, 1])
-    parser.add_argument('--video-geometry', default='calibrated')
+    parser.add_argument('--video-geometry', default='default',
+                        help='geometry of the video runs (default: the '
+                        "config's)")
     parser.add_argument('--work-dir', help='keep videos and CSVs here')
     parser.add_argument('--out', help='write all results as JSON')
     add_runtime_args(parser)
     return parser.parse_args(argv)
-
-
-def _pct(v) -> str:
-    return '-' if v is None else f'{100 * v:.1f} %'
-
-
-def _ci(t, scale=1.0, unit='') -> str:
-    if t is None:
-        return '-'
-    m, lo, hi, n = (x * scale for x in t[:3]) + (t[3], )
-    return f'{m:+.1f}{unit} [{lo:+.1f}, {hi:+.1f}] (n={n})'
 
 
 def main(argv: Optional[List[str]] = None) -> dict:
@@ -95,28 +86,20 @@ def main(argv: Optional[List[str]] = None) -> dict:
 
     test = ev.load_demo_faces(args.data_root, 'test')
     results = dict(args=vars(args), scenes={}, video={})
-    print('| geometry | faces found (IoU >= 0.5) | median best IoU | '
-          'false positives | accuracy found | same faces aligned | all '
-          'used aligned |\n|---|---|---|---|---|---|---|', flush=True)
+    print(ev.SCENE_HEADER, flush=True)
     for name in args.geometry:
         pipe.geometry = geometry(name)
         r = ev.evaluate_scenes(pipe, test, args.scenes, args.per_scene,
                                args.seed)
         r['geometry'] = pipe.geometry.to_dict()
         results['scenes'][name] = r
-        print(f"| {name} | {r['found']} of {r['faces']} | "
-              f"{r['median_best_iou']:.2f} | {r['false_pos']} | "
-              f"{_pct(r['acc_found'])} | {_pct(r['acc_aligned_found'])} | "
-              f"{_pct(r['acc_aligned'])} |", flush=True)
+        print(ev.scene_row(name, r), flush=True)
     if not args.seeds:
         return _write(args, results)
     pipe.geometry = geometry(args.video_geometry)
     work = args.work_dir or tempfile.mkdtemp(prefix='face_eval_')
     os.makedirs(work, exist_ok=True)
-    print('\n| detect every | flips per-frame -> smoothed (true) | '
-          'difference | accuracy per-frame -> smoothed | difference | '
-          'rows, tracks | frames/s |\n|---|---|---|---|---|---|---|',
-          flush=True)
+    print('\n' + ev.VIDEO_HEADER, flush=True)
     for every in args.detect_every:
         runs = {}
         for seed in args.seeds:
@@ -127,25 +110,9 @@ def main(argv: Optional[List[str]] = None) -> dict:
                 osp.join(work, f'de{every}_seed{seed}.csv'),
                 detect_every=every)
             runs[seed]['true_flips'] = spec['true_flips']
-        paired = ev.paired_video_table(runs)
-        results['video'][str(every)] = dict(runs=runs, paired=paired)
-        vals = list(runs.values())
-
-        def mean(key):
-            xs = [v[key] for v in vals if v[key] is not None]
-            return sum(xs) / len(xs) if xs else None
-
-        def rng(key, fmt):
-            xs = [v[key] for v in vals]
-            return f'{fmt.format(min(xs))}-{fmt.format(max(xs))}'
-        print(f"| {every} | {mean('flips_raw'):.1f} -> "
-              f"{mean('flips_smoothed'):.1f} ({vals[0]['true_flips']}) | "
-              f"{_ci(paired['flips'])} | {_pct(mean('acc_raw'))} -> "
-              f"{_pct(mean('acc_smoothed'))} | "
-              f"{_ci(paired['accuracy'], 100, ' pt')} | "
-              f"{rng('rows', '{}')} of {2 * vals[0]['frames']}, "
-              f"{rng('tracks', '{}')} | {rng('fps', '{:.1f}')} |",
-              flush=True)
+        results['video'][str(every)] = dict(
+            runs=runs, paired=ev.paired_video_table(runs))
+        print(ev.video_row(every, runs), flush=True)
     return _write(args, results)
 
 

@@ -281,3 +281,57 @@ def paired_video_table(runs: Dict[int, dict]) -> Dict[str, tuple]:
                                       col('flips_raw')),
                 accuracy=paired_interval(col('acc_smoothed'),
                                          col('acc_raw')))
+
+
+#: Header of the scene table (:func:`scene_row`).
+SCENE_HEADER = ('| geometry | faces found (IoU >= 0.5) | median best IoU | '
+                'false positives | accuracy of found faces | same faces as '
+                'aligned crops | all used faces aligned |\n'
+                '|---|---|---|---|---|---|---|')
+#: Header of the video table (:func:`video_row`).
+VIDEO_HEADER = ('| detect every | label changes per-frame -> smoothed (true) '
+                '| difference [95 % CI] | accuracy per-frame -> smoothed | '
+                'difference [95 % CI] | rows, tracks | frames/s |\n'
+                '|---|---|---|---|---|---|---|')
+
+
+def _pct(v: Optional[float]) -> str:
+    return '-' if v is None else f'{100 * v:.1f} %'
+
+
+def _ci(t: Optional[tuple], scale: float = 1.0, unit: str = '') -> str:
+    if t is None:
+        return '-'
+    m, lo, hi = (x * scale for x in t[:3])
+    return f'{m:+.1f}{unit} [{lo:+.1f}, {hi:+.1f}] (n={t[3]})'
+
+
+def scene_row(name: str, r: dict) -> str:
+    """One markdown row of :func:`evaluate_scenes`' result ``r``."""
+    return (f"| {name} | {r['found']} of {r['faces']} | "
+            f"{r['median_best_iou']:.2f} | {r['false_pos']} | "
+            f"{_pct(r['acc_found'])} | {_pct(r['acc_aligned_found'])} | "
+            f"{_pct(r['acc_aligned'])} |")
+
+
+def video_row(every: int, runs: Dict[int, dict]) -> str:
+    """One markdown row over seeds of :func:`score_video` results (means,
+    paired differences smoothed minus per-frame, ranges)."""
+    vals = list(runs.values())
+    paired = paired_video_table(runs)
+
+    def mean(key):
+        xs = [v[key] for v in vals if v.get(key) is not None]
+        return sum(xs) / len(xs) if xs else None
+
+    def span(key, fmt):
+        xs = [v[key] for v in vals]
+        return f'{fmt.format(min(xs))}-{fmt.format(max(xs))}'
+    true = vals[0].get('true_flips', '?')
+    return (f"| {every} | {mean('flips_raw'):.1f} -> "
+            f"{mean('flips_smoothed'):.1f} ({true}) | "
+            f"{_ci(paired['flips'])} | {_pct(mean('acc_raw'))} -> "
+            f"{_pct(mean('acc_smoothed'))} | "
+            f"{_ci(paired['accuracy'], 100, ' pt')} | "
+            f"{span('rows', '{}')} of {2 * vals[0]['frames']}, "
+            f"{span('tracks', '{}')} | {span('fps', '{:.1f}')} |")

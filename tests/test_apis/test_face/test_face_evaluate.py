@@ -76,6 +76,8 @@ def test_scene_matches_known_boxes():
     ratio = sorted(side[:, 0] / side[:, 1])
     assert ratio == pytest.approx([0.5, 1, 1])
     assert sorted(r['scenes'][0]['matches']) == [0, 1, 2]
+    assert ev.scene_row('g', r).startswith('| g | 3 of 3 | 1.00 | 0 | '
+                                           '100.0 % |')
 
 
 def test_scene_iou_threshold_and_false_positives():
@@ -143,6 +145,10 @@ def test_video_counts_flips(tmp_path):
     assert table['flips'] == pytest.approx((-3.0, -3 - 12.706, -3 + 12.706,
                                             2), abs=0.01)
     assert table['accuracy'][0] == pytest.approx(0.0)
+    row = ev.video_row(3, {0: dict(r, true_flips=2),
+                           1: dict(r, flips_raw=5, true_flips=2)})
+    assert row.startswith('| 3 | 4.0 -> 1.0 (2) | -3.0 [-15.7, +9.7] (n=2)')
+    assert '94.4 % -> 94.4 %' in row and '| 18-18 of 36, 1-1 |' in row
 
 
 def test_demo_faces_and_video(tmp_path):
