@@ -49,6 +49,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--video-geometry', default='default',
                         help='geometry of the video runs (default: the '
                         "config's)")
+    parser.add_argument('--save-scene', metavar='IMAGE',
+                        help='write the first scene (input for '
+                        'tools/infer.py)')
     parser.add_argument('--work-dir', help='keep videos and CSVs here')
     parser.add_argument('--out', help='write all results as JSON')
     add_runtime_args(parser)
@@ -58,6 +61,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[List[str]] = None) -> dict:
     """Run the measures; return the results."""
     args = parse_args(argv)
+    import cv2
+
     from mpa_fer_plugin.apis.face import FERPipeline, calibrate_geometry
     from mpa_fer_plugin.apis.face import evaluate as ev
     from mpa_fer_plugin.utils.tool_utils import apply_runtime_args
@@ -84,13 +89,19 @@ def main(argv: Optional[List[str]] = None) -> dict:
                 geos[name] = build_geometry(name)
         return geos[name]
 
+    def save_scene(index, scene, truth, res):
+        if args.save_scene and index == 0:
+            os.makedirs(osp.dirname(osp.abspath(args.save_scene)),
+                        exist_ok=True)
+            cv2.imwrite(args.save_scene, scene)
+
     test = ev.load_demo_faces(args.data_root, 'test')
     results = dict(args=vars(args), scenes={}, video={})
     print(ev.SCENE_HEADER, flush=True)
     for name in args.geometry:
         pipe.geometry = geometry(name)
         r = ev.evaluate_scenes(pipe, test, args.scenes, args.per_scene,
-                               args.seed)
+                               args.seed, on_scene=save_scene)
         r['geometry'] = pipe.geometry.to_dict()
         results['scenes'][name] = r
         print(ev.scene_row(name, r), flush=True)

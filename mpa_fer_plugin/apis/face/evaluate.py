@@ -110,7 +110,8 @@ def evaluate_scenes(pipeline, faces: Sequence[dict], num_scenes: int,
                     per_scene: int = 5, seed: int = 0,
                     size: Tuple[int, int] = (400, 640),
                     face_sizes: Tuple[int, int] = (80, 130),
-                    iou_threshold: float = 0.5) -> dict:
+                    iou_threshold: float = 0.5,
+                    on_scene: Optional[Callable] = None) -> dict:
     """Detection and classification on generated scenes of known faces.
 
     Args:
@@ -126,6 +127,8 @@ def evaluate_scenes(pipeline, faces: Sequence[dict], num_scenes: int,
         size (tuple): Scene ``(height, width)``.
         face_sizes (tuple): Range of pasted sides in pixels.
         iou_threshold (float): Overlap that counts a face as found.
+        on_scene (callable, optional): Called as ``on_scene(index, scene,
+            truth, results)`` for every scene (e.g. to save one).
 
     Returns:
         dict: ``faces``, ``found``, ``recall``, ``false_pos``,
@@ -151,6 +154,8 @@ def evaluate_scenes(pipeline, faces: Sequence[dict], num_scenes: int,
                                   size=size, face_sizes=face_sizes,
                                   face_box=[f['face_box'] for f in group])
         res = pipeline(scene)
+        if on_scene is not None:
+            on_scene(s, scene, truth, res)
         boxes = np.array([r['box'] for r in res], np.float64).reshape(-1, 4)
         matches = match_boxes(boxes, truth, iou_threshold)
         iou = box_iou(truth, boxes)

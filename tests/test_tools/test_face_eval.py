@@ -1,0 +1,36 @@
+"""tools/analysis_tools/face_eval.py: tables and JSON on a tiny world."""
+import json
+import os.path as osp
+import sys
+
+import cv2
+
+sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(
+    __file__))), 'test_apis'))
+from mpa_world import get_world, load_tool  # noqa: E402
+
+face_eval = load_tool('analysis_tools/face_eval.py')
+
+
+def test_face_eval_tool(tmp_path_factory, tiny_clip_spec, capsys):
+    from mpa_fer_plugin.datasets.synthetic import generate_synthetic_fer
+    world = get_world(tmp_path_factory, tiny_clip_spec)
+    tmp = tmp_path_factory.mktemp('face_eval')
+    root = str(tmp / 'demo')
+    generate_synthetic_fer(root, num_train=2, num_test=4, size=64, seed=0)
+    out = str(tmp / 'r.json')
+    res = face_eval.main([
+        world['config'], world['ckpt'], '--data-root', root, '--scenes',
+        '2', '--per-scene', '2', '--geometry', 'default', '--seeds', '0',
+        '--detect-every', '5', '--work-dir', str(tmp / 'v'), '--out', out,
+        '--save-scene', str(tmp / 's.png'), '--threads', '1'
+    ])
+    printed = capsys.readouterr().out
+    assert '| default |' in printed and ' of 4 |' in printed
+    assert '\n| 5 |' in printed and '(4) |' in printed
+    saved = json.loads(open(out).read())
+    assert saved['scenes']['default']['faces'] == 4
+    run = saved['video']['5']['runs']['0']
+    assert run['frames'] == 60 and run['true_flips'] == 4
+    assert cv2.imread(str(tmp / 's.png')).shape == (400, 640, 3)
+    assert res['video']['5']['runs'][0]['rows'] == run['rows']
