@@ -189,7 +189,8 @@ class FERPipeline:
 
     def heatmap(self, crop: np.ndarray, out_file: str,
                 class_name: Optional[str] = None,
-                display_size: int = 256) -> np.ndarray:
+                display_size: int = 256,
+                legend: bool = False) -> np.ndarray:
         """Draw the CGLA heatmap of one aligned crop into ``out_file``.
 
         Args:
@@ -197,7 +198,12 @@ class FERPipeline:
                 (``return_crops=True``) or :meth:`align`.
             out_file (str): The PNG to write.
             class_name (str, optional): Class; default the predicted one.
-            display_size (int): Longer side of the PNG. Defaults to 256.
+            display_size (int): Longer side of the heatmap. Defaults to
+                256.
+            legend (bool): Add the title, colour bar and caption of
+                :func:`~mpa_fer_plugin.visualization.draw_cgla_heatmap`
+                (the PNG grows beyond ``display_size``). Defaults to
+                False (the bare heatmap).
 
         Returns:
             np.ndarray: The drawn RGB image.
@@ -207,7 +213,7 @@ class FERPipeline:
             self.model, crop, out_file, class_name=class_name,
             classnames=self.inferencer.open_names,
             text_feats=self.inferencer.open_text_feats,
-            display_size=display_size)
+            display_size=display_size, legend=legend)
 
     def describe(self) -> Dict[str, Any]:
         """Detector and geometry, for logs and result files."""
