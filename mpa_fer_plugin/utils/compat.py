@@ -180,7 +180,11 @@ def _patch_atomic_saves() -> None:
     def _deferring(orig):
         @functools.wraps(orig)
         def wrapper(self, runner, *args, **kwargs):
-            backend = self.file_backend
+            backend = getattr(self, 'file_backend', None)
+            if backend is None:
+                # Validation or test without training: before_train never
+                # set up the backend, and mmengine's own path applies.
+                return orig(self, runner, *args, **kwargs)
             proxy = _DeferredRemoval(backend)
             self.file_backend = proxy
             try:
