@@ -221,7 +221,8 @@ def run_sweep(sweep: SweepSpec, only: Optional[List[str]] = None,
         record = run_one(spec, sweep, runs)
         status[spec.run_id] = record
         if slurm:
-            lines.append(record.get('command', '# ' + record['error']))
+            lines.append(record.get('command')
+                         or '# ' + record.get('error', ''))
             continue
         executed += 1
         elapsed = time.time() - start
