@@ -160,3 +160,31 @@ def test_accelerator_path_is_mmengines(tiny_mpa_cfg):
     with pytest.raises(AssertionError, match='only available training'):
         MPAAmpOptimWrapper(device='cuda',
                            optimizer=torch.optim.SGD(params, lr=1.0))
+
+
+def test_eval_text_cache_fp32_under_val_autocast(tiny_mpa_cfg):
+    """ValLoop(fp16=True) on CPU runs val_step in bf16 autocast; the head's
+    eval text cache is still encoded in float32."""
+    from mmengine.runner.amp import autocast
+    from mmpretrain.structures import DataSample
+    init_default_scope('mmpretrain')
+    model = MODELS.build(tiny_mpa_cfg()).eval()
+    head = model.head
+    with torch.no_grad():
+        fp32 = head._encode_prompts()[0]
+        with autocast(device_type='cpu'):
+            in_bf16 = head._encode_prompts()[0]
+    # Without the guard the cache would hold this (rounded) encoding.
+    assert in_bf16.dtype == torch.bfloat16
+    assert not torch.equal(in_bf16.float(), fp32)
+    gen = torch.Generator().manual_seed(0)
+    data = dict(inputs=torch.randint(0, 256, (2, 3, 32, 32), generator=gen,
+                                     dtype=torch.uint8),
+                data_samples=[DataSample().set_gt_label(i) for i in (0, 1)])
+    with autocast(enabled=True):  # what ValLoop(fp16=True) does
+        outs = model.val_step(data)
+    assert len(outs) == 2
+    key, cached = head._text_cache
+    assert cached.dtype == torch.float32
+    assert torch.equal(cached, fp32)
+    assert head.text_features() is cached  # reused outside autocast

@@ -329,7 +329,8 @@ class MPAPromptHead(ClsHead):
                self.prompt_learner.token_embeds.device,
                torch.is_inference_mode_enabled())
         if self._text_cache is None or self._text_cache[0] != key:
-            with torch.no_grad():
+            # Outside any autocast (e.g. ValLoop(fp16=True)): fp32 cache.
+            with torch.no_grad(), torch.autocast(key[1].type, enabled=False):
                 feats = self._encode_prompts()[0].float()
             self._text_cache = (key, feats)
         return self._text_cache[1]
