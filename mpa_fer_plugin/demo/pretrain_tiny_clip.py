@@ -192,9 +192,9 @@ def _zero_shot_record(model, held, held_labels, classes, topk) -> Dict:
                            local_weight=1.0, topk=topk), 2))
 
 
-def pretrain_tiny_clip(out_dir: str, seed: int = 0, steps: int = 800,
-                       batch_size: int = 64, num_images: int = 4000,
-                       num_heldout: int = 700, name_prob: float = 0.1,
+def pretrain_tiny_clip(out_dir: str, seed: int = 0, steps: int = 700,
+                       batch_size: int = 64, num_images: int = 3000,
+                       num_heldout: int = 700, name_prob: float = 0.3,
                        noun_prob: float = 0.3, region_weight: float = 1.0,
                        topk_weight: float = 1.0, topk: int = 8,
                        lr: float = 1e-3, weight_decay: float = 0.05,

@@ -21,11 +21,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('out_dir', help='output folder')
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--steps', type=int, default=800)
+    parser.add_argument('--steps', type=int, default=700)
     parser.add_argument('--batch-size', type=int, default=64)
-    parser.add_argument('--num-images', type=int, default=4000)
+    parser.add_argument('--num-images', type=int, default=3000)
     parser.add_argument('--num-heldout', type=int, default=700)
-    parser.add_argument('--name-prob', type=float, default=0.1,
+    parser.add_argument('--name-prob', type=float, default=0.3,
                         help='fraction of captions naming the expression')
     parser.add_argument('--noun-prob', type=float, default=0.3,
                         help='fraction of names that are the class noun')
