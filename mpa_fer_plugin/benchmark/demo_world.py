@@ -1,8 +1,10 @@
-"""Accuracy checks on the demo world: bf16 vs fp32 training, int8 ONNX.
+"""Accuracy checks on the demo world: int8 ONNX, bf16 vs fp32 training.
 
-Both train ``configs/mpa_fer_demo.py`` (the tiny CLIP and generated
-faces) with the real tools in subprocesses (``tools/train.py``, with and
-without ``--amp``) and compare test-split WAR/UAR, paired by seed.
+``configs/mpa_fer_demo.py`` (the committed tiny CLIP) is trained on the
+world of ``make demo`` with the real tools in subprocesses
+(``tools/train.py``, optionally also with ``--amp``, paired by seed); the
+first fp32 run's checkpoint is exported to fp32 and int8 ONNX and the
+three backends are scored on the same test faces.
 """
 import hashlib
 import json
@@ -16,8 +18,6 @@ from typing import Dict, List, Optional, Sequence
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO_CONFIG = 'configs/mpa_fer_demo.py'
-#: RAF-DB's training-set class balance (canonical order), as tools/demo.py.
-RAFDB_CLASS_COUNTS = (705, 717, 281, 1982, 4772, 1290, 2524)
 #: Two-sided 95 % Student-t quantiles by degrees of freedom.
 _T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447,
         7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228}
@@ -59,26 +59,12 @@ def _run(cmd: List[str], threads: int, log: str) -> float:
     return time.perf_counter() - start
 
 
-def ensure_demo_data(data_root: str, num_train: int = 700,
-                     num_test: int = 700, seed: int = 0,
-                     threads: int = 1) -> str:
-    """Generate the demo faces (RAF-DB balance) unless already there."""
-    stamp = osp.join(data_root, 'benchmark_world.json')
-    want = dict(num_train=num_train, num_test=num_test, seed=seed,
-                class_weights=list(RAFDB_CLASS_COUNTS))
-    if osp.isfile(stamp):
-        with open(stamp) as f:
-            if json.load(f) == want:
-                return data_root
-    os.makedirs(osp.dirname(osp.abspath(data_root)), exist_ok=True)
-    _run([sys.executable, 'tools/dataset_converters/make_synthetic_fer.py',
-          data_root, '--num-train', str(num_train), '--num-test',
-          str(num_test), '--seed', str(seed), '--overwrite',
-          '--class-weights'] + [str(w) for w in RAFDB_CLASS_COUNTS],
-         threads, osp.join(osp.dirname(osp.abspath(data_root)),
-                           'make_data.log'))
-    with open(stamp, 'w') as f:
-        json.dump(want, f)
+def ensure_demo_data(data_root: str) -> str:
+    """The demo world of ``make demo`` (``DEMO_WORLD``: 700 train / 2100
+    test balanced 64 px faces, data seed 0), generated unless ``data_root``
+    already verifies against it."""
+    from ..demo.world import ensure_world
+    ensure_world(data_root)
     return data_root
 
 
@@ -119,8 +105,11 @@ def train_and_test(work_dir: str, seed: int, amp: bool, data_root: str,
 
 def amp_parity(work_root: str, seeds: Sequence[int], data_root: str,
                threads: int = 1, config: str = DEMO_CONFIG,
-               log=print) -> Dict:
+               log=print, amp: bool = True) -> Dict:
     """fp32 vs ``--amp`` (bf16 on CPU) demo accuracy, paired by seed.
+
+    With ``amp=False`` only the fp32 runs are made (no ``amp`` entry, no
+    paired differences).
 
     Args:
         work_root (str): Folder of the runs (``{fp32,amp}_seed{s}``).
@@ -135,7 +124,7 @@ def amp_parity(work_root: str, seeds: Sequence[int], data_root: str,
         ``war_diff``/``uar_diff`` (amp - fp32) summaries, the fp32 seed-0
         checkpoint and the tiny CLIP's sha256.
     """
-    runs = {'fp32': [], 'amp': []}
+    runs = {'fp32': [], 'amp': []} if amp else {'fp32': []}
     for seed in seeds:
         for mode in runs:
             log(f'demo world: {mode} training, seed {seed}')
@@ -145,10 +134,14 @@ def amp_parity(work_root: str, seeds: Sequence[int], data_root: str,
     out = {mode: {k: [r[k] for r in rs] for k in ('war', 'uar', 'train_s')}
            for mode, rs in runs.items()}
     out['seeds'] = list(seeds)
-    out['war_diff'] = paired_summary(out['fp32']['war'], out['amp']['war'])
-    out['uar_diff'] = paired_summary(out['fp32']['uar'], out['amp']['uar'])
-    out['train_time_ratio'] = statistics.median(
-        a / f for a, f in zip(out['amp']['train_s'], out['fp32']['train_s']))
+    if amp:
+        out['war_diff'] = paired_summary(out['fp32']['war'],
+                                         out['amp']['war'])
+        out['uar_diff'] = paired_summary(out['fp32']['uar'],
+                                         out['amp']['uar'])
+        out['train_time_ratio'] = statistics.median(
+            a / f for a, f in zip(out['amp']['train_s'],
+                                  out['fp32']['train_s']))
     out['fp32_checkpoint'] = runs['fp32'][0]['checkpoint']
     out['clip_sha256'] = demo_clip_sha256(config)
     return out
@@ -228,12 +221,13 @@ def onnx_accuracy(checkpoint: str, data_root: str, folder: str,
 
 def run_demo_checks(work_root: str, seeds: Sequence[int],
                     threads: int = 1, data_root: Optional[str] = None,
-                    config: str = DEMO_CONFIG, log=print) -> Dict:
-    """AMP parity over ``seeds`` and the int8 ONNX accuracy (first seed)."""
-    data_root = ensure_demo_data(data_root or osp.join(work_root, 'faces'),
-                                 threads=threads)
+                    config: str = DEMO_CONFIG, log=print,
+                    amp: bool = False) -> Dict:
+    """fp32 demo runs over ``seeds`` (and their ``--amp`` twins with
+    ``amp``), then the int8 ONNX accuracy of the first fp32 run."""
+    data_root = ensure_demo_data(data_root or osp.join(work_root, 'faces'))
     res = dict(config=config, amp=amp_parity(work_root, seeds, data_root,
-                                             threads, config, log))
+                                             threads, config, log, amp))
     log('demo world: ONNX fp32 / int8 accuracy')
     res['onnx'] = onnx_accuracy(res['amp']['fp32_checkpoint'], data_root,
                                 osp.join(work_root, 'onnx'), threads,

@@ -42,11 +42,12 @@ def headline(res: dict) -> List[str]:
     demo = res.get('demo')
     if demo:
         amp, onnx = demo['amp'], demo['onnx']
-        w = amp['war_diff']
-        lines.append(
-            f'  demo world, bf16 - fp32 WAR over seeds {amp["seeds"]}: '
-            f'{w["mean_diff"]:+.2f} points (95 % CI {w["ci95"][0]:+.2f} to '
-            f'{w["ci95"][1]:+.2f})')
+        w = amp.get('war_diff')
+        if w:
+            lines.append(
+                f'  demo world, bf16 - fp32 WAR over seeds {amp["seeds"]}: '
+                f'{w["mean_diff"]:+.2f} points (95 % CI '
+                f'{w["ci95"][0]:+.2f} to {w["ci95"][1]:+.2f})')
         lines.append(
             f'  demo world, int8 - fp32 ONNX WAR: '
             f'{onnx["int8_war_delta"]:+.2f} points (fp32 '
@@ -80,6 +81,14 @@ def format_report(res: dict) -> str:
     for name, r in res['train'].items():
         lines.append(f'| {name} | {r["median_s"]:,.3f} | {_ratio(r)} | '
                      f'{res["train_vs_mpa"][name]:.3f} |')
+    modes = res.get('train_modes', {})
+    if modes:
+        lines += ['', '| execution mode (paired with MPA-FER at its batch) '
+                  '| batch | median s | MPA-FER median s | ratio: median '
+                  '(min-max); CPU-time ratio |', '|---|---|---|---|---|']
+        for name, r in modes.items():
+            lines.append(f'| {name} | {r["batch"]} | {r["median_s"]:,.3f} '
+                         f'| {r["mpa_median_s"]:,.3f} | {_ratio(r)} |')
     mem = res.get('memory')
     if mem:
         cuda = any('cuda_peak_bytes' in m for m in mem['variants'].values())

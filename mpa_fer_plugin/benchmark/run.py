@@ -27,6 +27,9 @@ from .models import (
 from .report import target_ratios
 from .timing import summarize, time_interleaved
 
+#: Execution modes of MPA-FER, each timed against MPA-FER at its batch.
+MODES = ('MPA-FER + checkpointing', 'MPA-FER bf16 autocast',
+         'MPA-FER compiled')
 #: Variants measured in their own process by default (name -> spec keys).
 MEMORY_VARIANTS = {
     'MPA-FER': dict(variant='MPA-FER'),
@@ -114,23 +117,37 @@ def _inference(args, res, models, clip_model, text, size, tmp, gen, log):
             n: r['ratio'] for n, r in vs.items()}
 
 
-def _train_steps(args, res, models, spec, device, log) -> Dict[str,
-                                                               Callable]:
+def _train_steps(args, res, models, spec, device, log
+                 ) -> Dict[int, Dict[str, Callable]]:
+    """Training steps grouped by batch; every group has plain MPA-FER.
+
+    The main group (``args.train_batch_n``) holds the methods and the
+    compiled step; checkpointing and bf16 run at their own batches
+    (``args.cp_batch_n``, ``args.amp_batch_n``) next to MPA-FER at the
+    same batch, so each mode's ratio is paired within its group.
+    """
     mpa = models['MPA-FER']
     size = mpa.backbone.visual.image_size
     size = size[0] if isinstance(size, (tuple, list)) else size
     classes = len(mpa.head.classnames)
-    data = make_batch(size, args.train_batch_n, classes, device)
     topk = 4 if args.quick else None
-    steps = {name: make_train_step(models[name], data)
-             for name in MODEL_CONFIGS}
+    batches = {}
+
+    def data_of(batch):
+        if batch not in batches:
+            batches[batch] = make_batch(size, batch, classes, device)
+        return batches[batch]
+
+    tb = args.train_batch_n
+    groups = {tb: {name: make_train_step(models[name], data_of(tb))
+                   for name in MODEL_CONFIGS}}
     from ..models.utils import clear_clip_cache, load_clip
     ft_clip = load_clip(spec, use_cache=False).to(device)
     clear_clip_cache()
     text = zero_shot_text_features(ft_clip, mpa.head.classnames, spec)
-    inputs = mpa.data_preprocessor(data, True)['inputs']
-    labels = torch.arange(args.train_batch_n, device=device) % classes
-    steps[FULL_FT] = make_full_ft_step(ft_clip, text, inputs, labels)
+    inputs = mpa.data_preprocessor(data_of(tb), True)['inputs']
+    labels = torch.arange(tb, device=device) % classes
+    groups[tb][FULL_FT] = make_full_ft_step(ft_clip, text, inputs, labels)
     res['_ft_visual'] = ft_clip.visual
 
     def twin(**kwargs):
@@ -138,19 +155,51 @@ def _train_steps(args, res, models, spec, device, log) -> Dict[str,
         model.load_state_dict(mpa.state_dict())
         return model
 
-    steps['MPA-FER + checkpointing'] = make_train_step(
-        twin(with_cp=True), data)
-    steps['MPA-FER bf16 autocast'] = make_train_step(twin(), data, amp=True)
+    def add(name, batch, **step_kwargs):
+        group = groups.setdefault(batch, {})
+        if 'MPA-FER' not in group:  # the paired reference at this batch
+            group['MPA-FER'] = make_train_step(mpa, data_of(batch))
+        model = twin(with_cp=True) if step_kwargs.pop('with_cp', False) \
+            else twin()
+        group[name] = make_train_step(model, data_of(batch), **step_kwargs)
+
+    if args.cp_batch_n:
+        add('MPA-FER + checkpointing', args.cp_batch_n, with_cp=True)
+    if args.amp_batch_n:
+        add('MPA-FER bf16 autocast', args.amp_batch_n, amp=True)
     if not args.no_compile:
         from .deploy import graph_breaks
         from .models import make_optim_wrapper
         probe = twin().train()
         res['graph_breaks']['train_step'] = graph_breaks(
-            probe.train_step, data, make_optim_wrapper(probe))
+            probe.train_step, data_of(tb), make_optim_wrapper(probe))
         del probe
-        steps['MPA-FER compiled'] = make_train_step(
-            twin(), data, compile_cfg=args.compile_cfg)
-    return steps
+        groups[tb]['MPA-FER compiled'] = make_train_step(
+            twin(), data_of(tb), compile_cfg=args.compile_cfg)
+    return groups
+
+
+def _time_train(args, res, groups, device, log) -> None:
+    """Time each batch group interleaved; ratios to MPA-FER per group."""
+    res['train_vs_mpa'], res['train_modes'] = {}, {}
+    for batch, steps in groups.items():
+        compiled = 'MPA-FER compiled' in steps
+        log(f'training steps, batch {batch}: {", ".join(steps)}')
+        times = time_interleaved(steps, args.repeats_train,
+                                 args.warmup + compiled, device)
+        vs_mpa = summarize(times, 'MPA-FER')
+        if batch == args.train_batch_n:
+            res['train'] = summarize(times, 'IVLP')
+        for name, r in vs_mpa.items():
+            if name == 'MPA-FER' and batch != args.train_batch_n:
+                continue
+            res['train_vs_mpa'][name] = r['ratio']
+            if name in MODES:
+                res['train_modes'][name] = dict(
+                    r, batch=batch,
+                    mpa_median_s=vs_mpa['MPA-FER']['median_s'])
+        log(f'train-step ratios to MPA-FER at batch {batch}: ' + ', '.join(
+            f'{n} {r["ratio"]:.3f}' for n, r in vs_mpa.items()))
 
 
 def run(args) -> dict:
@@ -173,6 +222,11 @@ def run(args) -> dict:
     args.device_obj = device
     args.train_batch_n = args.train_batch or (
         2 if args.quick else (32 if device.type == 'cuda' else 8))
+    # None: the default; 0 skips the mode.
+    args.cp_batch_n = args.memory_batch if getattr(
+        args, 'cp_batch', None) is None else args.cp_batch
+    args.amp_batch_n = args.train_batch_n if getattr(
+        args, 'amp_batch', None) is None else args.amp_batch
     args.compile_cfg = dict(backend=args.compile_backend)
     res = dict(arch='quick tiny CLIP' if args.quick else args.arch,
                device=str(device) if device.type == 'cpu' else
@@ -180,6 +234,7 @@ def run(args) -> dict:
                machine=machine(), torch=torch.__version__,
                threads=torch.get_num_threads(), date=str(date.today()),
                load=dict(start=load()), train_batch=args.train_batch_n,
+               cp_batch=args.cp_batch_n, amp_batch=args.amp_batch_n,
                repeats=dict(inference=args.repeats_infer,
                             train=args.repeats_train, warmup=args.warmup),
                compile=args.compile_cfg, graph_breaks={})
@@ -206,18 +261,9 @@ def run(args) -> dict:
         _inference(args, res, models, clip_model, text, size, tmp, gen, log)
         del clip_model
 
-        steps = _train_steps(args, res, models, spec, device, log)
-        log(f'training steps, batch {args.train_batch_n}: '
-            f'{", ".join(steps)}')
-        times = time_interleaved(steps, args.repeats_train,
-                                 args.warmup + (not args.no_compile),
-                                 device)
-        res['train'] = summarize(times, 'IVLP')
-        res['train_vs_mpa'] = {n: r['ratio'] for n, r in
-                               summarize(times, 'MPA-FER').items()}
-        log('train-step ratios to MPA-FER: ' + ', '.join(
-            f'{n} {r:.3f}' for n, r in res['train_vs_mpa'].items()))
-        del steps
+        groups = _train_steps(args, res, models, spec, device, log)
+        _time_train(args, res, groups, device, log)
+        del groups
 
         res['params'] = {name: {k: v for k, v in count(m).items()
                                 if k in ('trainable_params',
@@ -241,7 +287,8 @@ def run(args) -> dict:
         from .demo_world import run_demo_checks
         res['demo'] = run_demo_checks(
             args.demo_work_dir, args.demo_seeds, torch.get_num_threads(),
-            config=args.demo_config, log=log)
+            config=args.demo_config, log=log,
+            amp=getattr(args, 'demo_amp', False))
     res['load']['end'] = load()
     res['ratios'] = target_ratios(res)
     res['ratio_notes'] = _notes(res)
@@ -251,11 +298,16 @@ def run(args) -> dict:
 def _notes(res: dict) -> Dict[str, str]:
     big = max(int(b) for b in res['inference'])
     tb, mem = res['train_batch'], res.get('memory')
+    modes = res.get('train_modes', {})
+
+    def at(name):
+        return f' (batch {modes[name]["batch"]})' if name in modes else ''
+
     notes = {'predict / zero-shot': f' (batch {big})',
              'MPA-FER / IVLP train step': f' (batch {tb})',
-             'checkpointing / none: step time': f' (batch {tb})',
-             'bf16 / fp32 train step': f' (batch {tb})',
-             'compiled / eager train step': f' (batch {tb})',
+             'checkpointing / none: step time': at('MPA-FER + checkpointing'),
+             'bf16 / fp32 train step': at('MPA-FER bf16 autocast'),
+             'compiled / eager train step': at('MPA-FER compiled'),
              'compiled / eager inference': f' (batch {big})',
              'ONNX fp32 / predict': f' (batch {big})',
              'ONNX int8 / predict': f' (batch {big})'}

@@ -13,8 +13,12 @@ values) it prints, ratios first:
   (``MPAAmpOptimWrapper``) and ``torch.compile`` against plain MPA-FER;
 * peak RSS (and CUDA peak) of a training process, each variant in its own
   subprocess, with and without checkpointing;
-* with ``--demo-seeds``: the demo world's fp32 vs ``--amp`` accuracy
-  (paired by seed) and int8 vs fp32 ONNX accuracy.
+* with ``--demo-seeds``: int8 vs fp32 ONNX accuracy on the demo world
+  (and with ``--demo-amp`` its fp32 vs ``--amp`` accuracy, paired by
+  seed).
+
+Checkpointing and bf16 are timed at their own batches (``--cp-batch``,
+``--amp-batch``), each next to plain MPA-FER at the same batch.
 
 Variants are timed interleaved after warm-up; ratios are medians of the
 per-round ratios. Threads and load averages are recorded.
@@ -58,6 +62,14 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--train-batch', type=int, default=None,
                         help='timed training batch (default: 8 on CPU, '
                         '32 on GPU)')
+    parser.add_argument('--cp-batch', type=int, default=None,
+                        help='batch at which checkpointing is timed '
+                        'against MPA-FER (default: the memory batch; 0 '
+                        'skips)')
+    parser.add_argument('--amp-batch', type=int, default=None,
+                        help='batch at which bf16 autocast is timed '
+                        'against MPA-FER (default: the training batch; 0 '
+                        'skips)')
     parser.add_argument('--memory-batch', type=int, default=None,
                         help='batch of the peak-memory processes '
                         '(default: 32; 2 with --quick)')
@@ -70,6 +82,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--repeats', type=int, default=None,
                         help='timed rounds (default: 7 for inference, 3 '
                         'for training; 2 with --quick)')
+    parser.add_argument('--train-repeats', type=int, default=None,
+                        help='timed training rounds (overrides --repeats)')
     parser.add_argument('--warmup', type=int, default=None,
                         help='untimed rounds (default: 1; compiled '
                         'variants get one more)')
@@ -84,9 +98,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--compile-backend', default='inductor',
                         help='torch.compile backend (default: inductor)')
     parser.add_argument('--demo-seeds', type=int, nargs='*', default=None,
-                        help='also train the demo world with and without '
-                        '--amp on these seeds and measure int8 ONNX '
-                        'accuracy (about 2-4 min per run on 2 threads)')
+                        help='also train the demo world (fp32) on these '
+                        'seeds and measure int8 vs fp32 ONNX accuracy on '
+                        'the first (a few minutes per run)')
+    parser.add_argument('--demo-amp', action='store_true',
+                        help='with --demo-seeds, also train each seed with '
+                        '--amp (bf16 vs fp32 accuracy; slow on CPUs '
+                        'without native bf16)')
     parser.add_argument('--demo-config', default='configs/mpa_fer_demo.py')
     parser.add_argument('--demo-work-dir', default='work_dirs/benchmark_demo')
     parser.add_argument('--threads', type=int, default=None,
@@ -96,7 +114,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     q = args.quick
     args.infer_batches = args.infer_batches or ([1, 2] if q else [1, 8])
     args.repeats_infer = args.repeats or (2 if q else 7)
-    args.repeats_train = args.repeats or (2 if q else 3)
+    args.repeats_train = args.train_repeats or args.repeats or (
+        2 if q else 3)
     args.warmup = 1 if args.warmup is None else args.warmup
     if args.pipeline_images is None:
         args.pipeline_images = 16 if q else 256

@@ -1,0 +1,40 @@
+"""benchmark.memory: peak RSS readings and an in-process measurement.
+
+The subprocess path (one fresh interpreter per variant) runs in
+tests/test_tools/test_benchmark.py; here the readings and ``measure``
+itself are checked in this process on the tiny ``--quick`` CLIP.
+"""
+import torch
+
+from mpa_fer_plugin.benchmark.memory import (
+    measure,
+    peak_rss_bytes,
+    rss_bytes,
+)
+from mpa_fer_plugin.benchmark.models import QUICK_CLIP, save_random_clip
+from mpa_fer_plugin.models.utils import clear_clip_cache
+
+
+def test_peak_is_at_least_current_and_grows():
+    before = peak_rss_bytes()
+    now = rss_bytes()
+    assert now is None or before >= now > 0
+    block = torch.ones(64 * 2**20 // 4)  # 64 MiB, touched
+    assert peak_rss_bytes() >= before
+    assert peak_rss_bytes() >= (rss_bytes() or 0)
+    del block
+
+
+def test_measure_in_process(tmp_path):
+    spec = save_random_clip('unused', QUICK_CLIP, str(tmp_path))
+    try:
+        out = measure(dict(variant='MPA-FER', clip=spec, batch=2,
+                           device='cpu', threads=1, topk=4, steps=1,
+                           with_cp=True))
+    finally:
+        clear_clip_cache()
+    assert out['peak_rss_bytes'] >= out['rss_after_build_bytes'] > 2**20
+    assert out['step_rss_increase_bytes'] == \
+        out['peak_rss_bytes'] - out['rss_after_build_bytes']
+    assert 'cuda_peak_bytes' not in out
+

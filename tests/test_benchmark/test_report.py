@@ -1,0 +1,101 @@
+"""benchmark.report: headline ratios from the tables and their verdicts."""
+import pytest
+
+from mpa_fer_plugin.benchmark.report import (
+    TARGETS,
+    format_report,
+    headline,
+    target_ratios,
+)
+
+
+def _row(median, ratio):
+    return dict(median_s=median, ratio=ratio, ratio_min=ratio,
+                ratio_max=ratio, cpu_ratio=ratio, cpu_ratio_min=ratio,
+                cpu_ratio_max=ratio, min_s=median, max_s=median,
+                ratio_of_minima=ratio, cpu_median_s=median)
+
+
+def _results(with_memory=True):
+    inf = {'open_clip zero-shot': _row(1.0, 1.0),
+           'MPA-FER predict': _row(1.03, 1.03),
+           'ONNX fp32': _row(0.8, 0.8), 'ONNX int8': _row(0.5, 0.5),
+           'MPA-FER eager logits': _row(1.0, 1.0),
+           'MPA-FER compiled logits': _row(0.9, 0.9)}
+    vs_pred = {'open_clip zero-shot': 0.97, 'MPA-FER predict': 1.0,
+               'ONNX fp32': 0.78, 'ONNX int8': 0.5,
+               'MPA-FER eager logits': 1.0, 'MPA-FER compiled logits': 0.8}
+    res = dict(
+        arch='x', device='cpu', machine='m', torch='t', threads=1,
+        date='d', load=dict(start='1', end='2'), train_batch=8,
+        inference={'1': inf, '8': inf},
+        inference_vs_predict={'1': vs_pred, '8': vs_pred},
+        train={'MPA-FER': _row(6.0, 1.02), 'IVLP': _row(5.9, 1.0)},
+        train_vs_mpa={'MPA-FER': 1.0, 'IVLP': 0.98,
+                      'MPA-FER + checkpointing': 1.4,
+                      'MPA-FER bf16 autocast': 9.0},
+        train_modes={'MPA-FER + checkpointing': dict(
+            _row(56.0, 1.4), batch=32, mpa_median_s=40.0),
+            'MPA-FER bf16 autocast': dict(_row(18.0, 9.0), batch=2,
+                                          mpa_median_s=2.0)},
+        params={'MPA-FER': dict(trainable_params=1, checkpoint_bytes=2)},
+        ratio_notes={})
+    if with_memory:
+        res['memory'] = dict(batch=32, steps=1, variants={
+            'MPA-FER': dict(peak_rss_bytes=10 * 2**30,
+                            rss_after_build_bytes=2**30,
+                            step_rss_increase_bytes=9 * 2**30),
+            'MPA-FER + checkpointing': dict(
+                peak_rss_bytes=3 * 2**30, rss_after_build_bytes=2**30,
+                step_rss_increase_bytes=2 * 2**30)})
+    return res
+
+
+def test_ratios_come_from_the_right_cells():
+    res = _results()
+    ratios = target_ratios(res)
+    assert set(ratios) == set(TARGETS)
+    assert ratios['predict / zero-shot'] == 1.03  # largest batch
+    assert ratios['MPA-FER / IVLP train step'] == 1.02
+    assert ratios['checkpointing / none: peak RSS'] == pytest.approx(0.3)
+    assert ratios['checkpointing / none: step time'] == 1.4
+    assert ratios['bf16 / fp32 train step'] == 9.0
+    assert ratios['compiled / eager inference'] == pytest.approx(0.8)
+    assert ratios['ONNX int8 / predict'] == 0.5
+    # Not run: no compiled training step.
+    assert ratios['compiled / eager train step'] is None
+
+
+def test_headline_verdicts_and_missing_figures():
+    res = _results(with_memory=False)
+    res['ratios'] = target_ratios(res)
+    lines = '\n'.join(headline(res))
+    assert 'predict / zero-shot: 1.030  [<= 1.05: met]' in lines
+    assert 'checkpointing / none: step time: 1.400  [<= 1.35: MISSED]' in \
+        lines
+    assert 'checkpointing / none: peak RSS: not measured' in lines
+    assert 'compiled / eager train step: not measured' in lines
+
+
+def test_report_has_the_mode_table_and_memory():
+    res = _results()
+    res['ratios'] = target_ratios(res)
+    text = format_report(res)
+    assert text.index('Ratios (') < text.index('| inference |')
+    assert '| MPA-FER + checkpointing | 32 | 56.000 | 40.000 |' in text
+    assert '| MPA-FER bf16 autocast | 2 |' in text
+    assert '| MPA-FER + checkpointing | 3,072 | 1,024 | 2,048 |' in text
+    assert 'checkpointing / none: peak RSS: 0.300  [<= 0.4: met]' in text
+
+
+def test_demo_lines_without_amp_runs():
+    res = _results()
+    res['ratios'] = target_ratios(res)
+    res['demo'] = dict(amp=dict(seeds=[0], fp32=dict(war=[40.0])), onnx={
+        'int8_war_delta': -0.5, 'onnx fp32': dict(war=40.0),
+        'onnx int8': dict(war=39.5), 'pytorch': dict(war=40.0),
+        'int8_top1_agreement': 0.98, 'num_images': 2100})
+    lines = '\n'.join(headline(res))
+    assert 'bf16 - fp32 WAR' not in lines
+    assert 'int8 - fp32 ONNX WAR: -0.50 points' in lines
+    assert '[within 1 point: met]' in lines
