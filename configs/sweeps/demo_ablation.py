@@ -69,12 +69,17 @@ rows = [
     dict(name='prototypes from shuffled labels',
          config=_A + 'mpa_fer_shuffled_label_prototypes.py',
          note='control of L_v'),
-    # Choices where the paper is ambiguous (defaults: 'eot', before ln_pre).
+    # Choices where the paper is ambiguous (defaults: 'eot', L_pa summed over
+    # D as in Eq. 3, no final '.', prompts before ln_pre).
     dict(name='L_ta mean pooling', config='configs/mpa_fer_demo.py',
          cfg_options={'model.head.loss_align.token_pooling': 'mean'},
          note='choice'),
     dict(name='L_pa mean over D', config='configs/mpa_fer_demo.py',
          cfg_options={'model.head.loss_align.l1_reduction': 'mean'},
+         note='choice'),
+    dict(name='hard prompts with a final period',
+         config='configs/mpa_fer_demo.py',
+         cfg_options={'model.head.hard_prompt_end_period': True},
          note='choice'),
     dict(name='prompts after ln_pre', config='configs/mpa_fer_demo.py',
          cfg_options={'model.backbone.prompt_ln_pre': False},

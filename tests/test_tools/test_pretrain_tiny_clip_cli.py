@@ -50,3 +50,16 @@ def test_committed_demo_clip_matches_its_provenance():
     model = load_clip(dict(model_cfg=arch, pretrained=path),
                       use_cache=False)
     assert model.visual.proj.dtype == torch.float32
+
+
+def test_cli_defaults_are_the_committed_recipe():
+    # README: `python tools/misc/pretrain_tiny_clip.py
+    # configs/demo_assets/tiny_clip` rebuilds the committed CLIP, so the
+    # defaults must be the recipe recorded in its provenance.
+    tool = load_tool('misc/pretrain_tiny_clip.py')
+    args = tool.parse_args([ASSET_DIR])
+    with open(osp.join(ASSET_DIR, 'provenance.json')) as f:
+        recipe = json.load(f)['recipe']
+    for key in ('seed', 'steps', 'batch_size', 'num_images', 'name_prob',
+                'noun_prob', 'region_weight', 'topk_weight', 'topk', 'lr'):
+        assert getattr(args, key) == recipe[key], key
