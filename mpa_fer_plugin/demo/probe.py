@@ -110,3 +110,93 @@ def pointing_report(runs: Dict[str, Tuple[str, list]], data_root: str,
             rec['num_images'] = int(res['num_images'])
         out[name] = rec
     return out
+
+
+#: The demo world's look-alike class pairs (differing by one local cue).
+LOOKALIKE_PAIRS = (('Fear', 'Surprise'), ('Anger', 'Disgust'),
+                   ('Sadness', 'Neutral'))
+
+
+def _pair_cosines(feats: torch.Tensor, classnames) -> Dict[str, float]:
+    """Cosine between the text features of each look-alike pair."""
+    idx = {c: i for i, c in enumerate(classnames)}
+    f = F.normalize(feats.float(), dim=-1)
+    return {f'{a}/{b}': float(f[idx[a]] @ f[idx[b]])
+            for a, b in LOOKALIKE_PAIRS if a in idx and b in idx}
+
+
+@torch.no_grad()
+def teacher_report(runs: Dict[str, Tuple[str, list]], data_root: str,
+                   split: str = 'test') -> Dict[str, dict]:
+    """How good a teacher the hard prompts are, and where the soft prompts
+    went (the premise of the soft-hard alignment L_t, Eq. 4).
+
+    For each model (a config and checkpoints; ``None`` = as built): the
+    accuracy (%) of the hard-prompt features used as the classifier on the
+    frozen image features (``hard_global``; with the model's CGLA local
+    branch: ``hard_local``), of its own soft prompts on its prompted image
+    features (``soft``), the cosine between the two classes of each
+    look-alike pair for the hard and the soft features, and the mean
+    cosine between each class's soft and hard feature (``soft_hard``).
+    A model without hard prompts (e.g. IVLP) is compared with the hard
+    prompts of the run listed before it (its ``hard_*`` are None).
+
+    Args:
+        runs (dict): Name -> ``(config, checkpoints)``.
+        data_root (str): A generated world.
+        split (str): The split. Defaults to ``'test'``.
+
+    Returns:
+        dict: Name -> one list over the checkpoints per measure, and
+        ``pairs_hard`` / ``pairs_soft`` (dicts of lists).
+    """
+    from mpa_fer_plugin.apis import init_mpa_model
+    from mpa_fer_plugin.models.heads.cgla_scores import cgla_scores
+    out = {}
+    images = labels = teacher = None
+    for name, (config, ckpts) in runs.items():
+        rec = dict(hard_global=[], hard_local=[], soft=[], soft_hard=[],
+                   pairs_hard={}, pairs_soft={})
+        for ckpt in ckpts:
+            model = init_mpa_model(config, ckpt, device='cpu').eval()
+            head = model.head
+            if images is None:
+                size = model.backbone.visual.image_size
+                images, labels = load_split(data_root, split, int(
+                    size[0] if isinstance(size, (tuple, list)) else size))
+            y = torch.from_numpy(labels)
+            if head.hard_prompts is not None:
+                hard, own = head.hard_prompts()[1], True
+            elif teacher is not None:
+                hard, own = teacher, False  # an earlier run's hard prompts
+            else:
+                raise ValueError(f'{config} has no hard prompts: list a '
+                                 'model with them first')
+            teacher = hard
+            soft = head.text_features()
+            k, w = head.topk_patches, head.local_weight
+
+            def acc(feats, text, weight):
+                hits = 0
+                for i in range(0, len(images), 256):
+                    f = feats(images[i:i + 256])
+                    g, p = f[0], (f[1] if len(f) > 1 else None)
+                    s = cgla_scores(g, text.to(g.dtype), p, k, weight)
+                    hits += int((s.argmax(-1) == y[i:i + 256]).sum())
+                return 100.0 * hits / len(images)
+
+            rec['hard_global'].append(
+                acc(model.backbone.forward_frozen, hard, 0.0)
+                if own else None)
+            rec['hard_local'].append(
+                acc(model.backbone.forward_frozen, hard, w)
+                if own and w else None)
+            rec['soft'].append(acc(model.backbone, soft, w))
+            rec['soft_hard'].append(float(
+                (F.normalize(soft, dim=-1) * hard).sum(-1).mean()))
+            for key, feats in (('pairs_hard', hard), ('pairs_soft', soft)):
+                for pair, cos in _pair_cosines(
+                        feats, head.classnames).items():
+                    rec[key].setdefault(pair, []).append(cos)
+        out[name] = rec
+    return out
