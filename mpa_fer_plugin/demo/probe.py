@@ -134,8 +134,9 @@ def teacher_report(runs: Dict[str, Tuple[str, list]], data_root: str,
     For each model (a config and checkpoints; ``None`` = as built): the
     accuracy (%) of the hard-prompt features used as the classifier on the
     frozen image features (``hard_global``; with the model's CGLA local
-    branch: ``hard_local``), of its own soft prompts on its prompted image
-    features (``soft``), the cosine between the two classes of each
+    branch: ``hard_local``), of the hard prompts on the model's prompted
+    image features (``hard_prompted``), of its own soft prompts on them
+    (``soft``), the cosine between the two classes of each
     look-alike pair for the hard and the soft features, and the mean
     cosine between each class's soft and hard feature (``soft_hard``).
     A model without hard prompts (e.g. IVLP) is compared with the hard
@@ -155,7 +156,8 @@ def teacher_report(runs: Dict[str, Tuple[str, list]], data_root: str,
     out = {}
     images = labels = teacher = None
     for name, (config, ckpts) in runs.items():
-        rec = dict(hard_global=[], hard_local=[], soft=[], soft_hard=[],
+        rec = dict(hard_global=[], hard_local=[], hard_prompted=[], soft=[],
+                   soft_hard=[],
                    pairs_hard={}, pairs_soft={})
         for ckpt in ckpts:
             model = init_mpa_model(config, ckpt, device='cpu').eval()
@@ -191,6 +193,7 @@ def teacher_report(runs: Dict[str, Tuple[str, list]], data_root: str,
             rec['hard_local'].append(
                 acc(model.backbone.forward_frozen, hard, w)
                 if own and w else None)
+            rec['hard_prompted'].append(acc(model.backbone, hard, w))
             rec['soft'].append(acc(model.backbone, soft, w))
             rec['soft_hard'].append(float(
                 (F.normalize(soft, dim=-1) * hard).sum(-1).mean()))

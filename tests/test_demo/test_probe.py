@@ -72,6 +72,7 @@ def test_teacher_report_is_consistent_with_the_model(small_world):
     assert res['hard_global'][0] == pytest.approx(
         100 * (pred == labels).mean())
     assert 0 <= res['soft'][0] <= 100 and res['hard_local'][0] is not None
+    assert 0 <= res['hard_prompted'][0] <= 100
     assert set(res['pairs_hard']) == {f'{a}/{b}' for a, b in LOOKALIKE_PAIRS}
     clear_clip_cache()
 
