@@ -7,12 +7,21 @@ and reports its peak resident set size (``VmHWM`` of
 time, so no variant's memory (or the allocator's cache of another) is
 counted in another's figure. Run as
 ``python -m mpa_fer_plugin.benchmark.memory '<json spec>'``.
+
+On CPU the peak RSS also counts memory that PyTorch has freed but glibc's
+``malloc`` keeps: after a large block is freed, glibc raises its mmap
+threshold (up to 32 MiB) and serves later blocks of that size from the
+heap, which it rarely gives back. A spec's ``mmap_threshold`` sets
+``MALLOC_MMAP_THRESHOLD_`` in the subprocess (a fixed threshold: blocks
+above it are mapped and unmapped on free), which measures closer to the
+live tensors; the step times show what it costs.
 """
 import json
 import os
 import resource
 import subprocess
 import sys
+import time
 from typing import Dict, Optional
 
 from .models import ROOT
@@ -53,12 +62,13 @@ def measure(spec: dict) -> Dict[str, int]:
         spec (dict): ``variant`` (a model name of
             :data:`~.models.MODEL_CONFIGS` or ``'full'``), ``clip`` (spec),
             ``batch``, ``device``, ``threads``, and optionally ``with_cp``,
-            ``amp``, ``topk``, ``steps`` (default 2).
+            ``amp``, ``topk``, ``steps`` (default 2), ``mmap_threshold``
+            (used by :func:`measure_in_subprocess`).
 
     Returns:
-        dict[str, int]: ``peak_rss_bytes``, ``rss_after_build_bytes``,
-        ``step_rss_increase_bytes`` (peak minus after build) and, on CUDA,
-        ``cuda_peak_bytes``.
+        dict: ``peak_rss_bytes``, ``rss_after_build_bytes``,
+        ``step_rss_increase_bytes`` (peak minus after build), ``step_s``
+        (wall seconds of each step) and, on CUDA, ``cuda_peak_bytes``.
     """
     import torch
     if spec.get('threads'):
@@ -102,10 +112,13 @@ def measure(spec: dict) -> Dict[str, int]:
     if device.type == 'cuda':
         torch.cuda.synchronize(device)
         torch.cuda.reset_peak_memory_stats(device)
+    step_s = []
     for _ in range(spec.get('steps', 2)):
+        start = time.perf_counter()
         step()
+        step_s.append(time.perf_counter() - start)
     out = dict(peak_rss_bytes=peak_rss_bytes(),
-               rss_after_build_bytes=after_build)
+               rss_after_build_bytes=after_build, step_s=step_s)
     if after_build is not None:
         out['step_rss_increase_bytes'] = out['peak_rss_bytes'] - after_build
     if device.type == 'cuda':
@@ -126,6 +139,8 @@ def measure_in_subprocess(spec: dict, timeout: float = 3600) -> Dict:
                                                              ''))
     if spec.get('threads'):
         env['OMP_NUM_THREADS'] = str(spec['threads'])
+    if spec.get('mmap_threshold'):
+        env['MALLOC_MMAP_THRESHOLD_'] = str(int(spec['mmap_threshold']))
     proc = subprocess.run(
         [sys.executable, '-m', 'mpa_fer_plugin.benchmark.memory',
          json.dumps(spec)], cwd=ROOT, env=env, capture_output=True,

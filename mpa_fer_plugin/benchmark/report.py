@@ -1,11 +1,14 @@
 """Render the benchmark results: the target ratios first, then the tables."""
 from typing import Dict, List
 
+#: The RSS ratio measured with ``MALLOC_MMAP_THRESHOLD_`` set.
+MMAP_RATIO = 'checkpointing / none: peak RSS, fixed mmap threshold'
 #: Target ratios of issue 16 (``<=``); None: reported, no target.
 TARGETS = {
     'predict / zero-shot': 1.05,
     'MPA-FER / IVLP train step': 1.05,
     'checkpointing / none: peak RSS': 0.4,
+    'checkpointing / none: peak RSS, fixed mmap threshold': 0.4,
     'checkpointing / none: step time': 1.35,
     'bf16 / fp32 train step': None,
     'compiled / eager train step': None,
@@ -60,12 +63,30 @@ def headline(res: dict) -> List[str]:
     return lines
 
 
-def format_report(res: dict) -> str:
-    """Render the results as text: ratios first, then Markdown tables."""
-    lines = [f'Benchmark: {res["arch"]} (random weights), device '
-             f'{res["device"]}, {res["machine"]}, torch {res["torch"]}, '
-             f'{res["threads"]} threads, {res["date"]}', '']
-    lines += headline(res) + ['']
+def _memory_table(mem: dict, key: str) -> List[str]:
+    variants = mem[key]
+    cuda = any('cuda_peak_bytes' in m for m in variants.values())
+    how = '' if key == 'variants' else (
+        f', MALLOC_MMAP_THRESHOLD_={mem["mmap_threshold"]}')
+    lines = ['', f'| peak memory, own process (batch {mem["batch"]}, '
+             f'{mem["steps"]} steps{how}) | peak RSS MiB | RSS after build '
+             'MiB | step increase MiB | last step s |' + (
+                 ' CUDA peak MiB |' if cuda else ''),
+             '|---|---|---|---|---|' + ('---|' if cuda else '')]
+    for name, m in variants.items():
+        step = m.get('step_s') or [float('nan')]
+        row = (f'| {name} | {_mib(m["peak_rss_bytes"])} | '
+               f'{_mib(m.get("rss_after_build_bytes") or 0)} | '
+               f'{_mib(m.get("step_rss_increase_bytes") or 0)} | '
+               f'{step[-1]:,.2f} |')
+        if cuda:
+            row += f' {_mib(m.get("cuda_peak_bytes", 0))} |'
+        lines.append(row)
+    return lines
+
+
+def _time_tables(res: dict) -> List[str]:
+    lines = []
     lines += ['| inference | batch | median ms | ratio to zero-shot: median '
               '(min-max); CPU-time ratio | ratio to predict |',
               '|---|---|---|---|---|']
@@ -89,24 +110,25 @@ def format_report(res: dict) -> str:
         for name, r in modes.items():
             lines.append(f'| {name} | {r["batch"]} | {r["median_s"]:,.3f} '
                          f'| {r["mpa_median_s"]:,.3f} | {_ratio(r)} |')
+    return lines
+
+
+def format_report(res: dict) -> str:
+    """Render the results as text: ratios first, then Markdown tables."""
+    lines = [f'Benchmark: {res["arch"]} (random weights), device '
+             f'{res["device"]}, {res["machine"]}, torch {res["torch"]}, '
+             f'{res["threads"]} threads, {res["date"]}', '']
+    lines += headline(res) + ['']
+    if res.get('inference'):  # not run with --memory-only
+        lines += _time_tables(res)
     mem = res.get('memory')
-    if mem:
-        cuda = any('cuda_peak_bytes' in m for m in mem['variants'].values())
-        lines += ['', f'| peak memory, own process (batch {mem["batch"]}, '
-                  f'{mem["steps"]} steps) | peak RSS MiB | RSS after build '
-                  'MiB | step increase MiB |' + (' CUDA peak MiB |'
-                                                  if cuda else ''),
-                  '|---|---|---|---|' + ('---|' if cuda else '')]
-        for name, m in mem['variants'].items():
-            row = (f'| {name} | {_mib(m["peak_rss_bytes"])} | '
-                   f'{_mib(m.get("rss_after_build_bytes") or 0)} | '
-                   f'{_mib(m.get("step_rss_increase_bytes") or 0)} |')
-            if cuda:
-                row += f' {_mib(m.get("cuda_peak_bytes", 0))} |'
-            lines.append(row)
-    lines += ['', '| model | trainable params | checkpoint bytes |',
-              '|---|---|---|']
-    for name, c in res['params'].items():
+    for key in ('variants', 'variants_mmap'):
+        if mem and mem.get(key):
+            lines += _memory_table(mem, key)
+    if res.get('params'):
+        lines += ['', '| model | trainable params | checkpoint bytes |',
+                  '|---|---|---|']
+    for name, c in res.get('params', {}).items():
         lines.append(f'| {name} | {c["trainable_params"]:,} | '
                      f'{c["checkpoint_bytes"]:,} |')
     if res.get('onnx_bytes'):
@@ -130,27 +152,34 @@ def format_report(res: dict) -> str:
 
 def target_ratios(res: Dict) -> Dict:
     """The headline ratios from the measured tables (None: not run)."""
-    big = str(max(int(b) for b in res['inference']))
-    inf = res['inference'][big]
-    vs_pred = res['inference_vs_predict'][big]
-    train, vs_mpa = res['train'], res['train_vs_mpa']
+    inf = vs_pred = {}
+    if res.get('inference'):  # not run with --memory-only
+        big = str(max(int(b) for b in res['inference']))
+        inf = res['inference'][big]
+        vs_pred = res['inference_vs_predict'][big]
+    train, vs_mpa = res.get('train', {}), res.get('train_vs_mpa', {})
     mem = (res.get('memory') or {}).get('variants', {})
 
-    def get(table, key):
-        return table.get(key)
+    def get(table, key, field=None):
+        value = table.get(key)
+        return value if field is None or value is None else value[field]
 
-    cp_mem = None
-    if 'MPA-FER + checkpointing' in mem and 'MPA-FER' in mem:
-        cp_mem = (mem['MPA-FER + checkpointing']['peak_rss_bytes'] /
-                  mem['MPA-FER']['peak_rss_bytes'])
+    def cp_ratio(variants):
+        if 'MPA-FER + checkpointing' in variants and 'MPA-FER' in variants:
+            return (variants['MPA-FER + checkpointing']['peak_rss_bytes'] /
+                    variants['MPA-FER']['peak_rss_bytes'])
+        return None
+
     compiled_inf = None
     if 'MPA-FER compiled logits' in inf:
         compiled_inf = (vs_pred['MPA-FER compiled logits'] /
                         vs_pred['MPA-FER eager logits'])
     return {
-        'predict / zero-shot': inf['MPA-FER predict']['ratio'],
-        'MPA-FER / IVLP train step': train['MPA-FER']['ratio'],
-        'checkpointing / none: peak RSS': cp_mem,
+        'predict / zero-shot': get(inf, 'MPA-FER predict', 'ratio'),
+        'MPA-FER / IVLP train step': get(train, 'MPA-FER', 'ratio'),
+        'checkpointing / none: peak RSS': cp_ratio(mem),
+        MMAP_RATIO: cp_ratio((res.get('memory') or {}).get(
+            'variants_mmap', {})),
         'checkpointing / none: step time': get(
             vs_mpa, 'MPA-FER + checkpointing'),
         'bf16 / fp32 train step': get(vs_mpa, 'MPA-FER bf16 autocast'),

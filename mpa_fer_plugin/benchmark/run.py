@@ -24,7 +24,7 @@ from .models import (
     save_random_clip,
     zero_shot_text_features,
 )
-from .report import target_ratios
+from .report import MMAP_RATIO, target_ratios
 from .timing import summarize, time_interleaved
 
 #: Execution modes of MPA-FER, each timed against MPA-FER at its batch.
@@ -64,16 +64,29 @@ def load() -> str:
 
 
 def _memory(args, spec: dict, device: torch.device, log) -> Dict:
-    out = dict(batch=args.memory_batch, steps=1, variants={})
-    for name in args.memory_variants:
-        log(f'peak memory of {name} (own process, batch '
-            f'{args.memory_batch})')
-        cfg = dict(MEMORY_VARIANTS[name], clip=spec, batch=args.memory_batch,
-                   device=str(device), threads=torch.get_num_threads(),
-                   topk=4 if args.quick else None, steps=1)
-        out['variants'][name] = measure_in_subprocess(cfg)
-        log(f'peak memory of {name}: '
-            f'{out["variants"][name]["peak_rss_bytes"] / 2**30:.2f} GiB')
+    steps = getattr(args, 'memory_steps', None) or 1
+    thresholds = [None]
+    if getattr(args, 'mmap_threshold', None):
+        thresholds.append(args.mmap_threshold)
+    out = dict(batch=args.memory_batch, steps=steps, variants={})
+    for threshold in thresholds:
+        key = 'variants' if threshold is None else 'variants_mmap'
+        out[key] = {}
+        if threshold:
+            out['mmap_threshold'] = threshold
+        how = '' if threshold is None else \
+            f', MALLOC_MMAP_THRESHOLD_={threshold}'
+        for name in args.memory_variants:
+            log(f'peak memory of {name} (own process, batch '
+                f'{args.memory_batch}{how})')
+            cfg = dict(MEMORY_VARIANTS[name], clip=spec,
+                       batch=args.memory_batch, device=str(device),
+                       threads=torch.get_num_threads(),
+                       topk=4 if args.quick else None, steps=steps,
+                       mmap_threshold=threshold)
+            out[key][name] = measure_in_subprocess(cfg)
+            log(f'peak memory of {name}{how}: '
+                f'{out[key][name]["peak_rss_bytes"] / 2**30:.2f} GiB')
     return out
 
 
@@ -202,18 +215,56 @@ def _time_train(args, res, groups, device, log) -> None:
             f'{n} {r["ratio"]:.3f}' for n, r in vs_mpa.items()))
 
 
-def run(args) -> dict:
-    """Run every measurement selected by ``args`` (see the CLI)."""
-    os.environ.setdefault('HF_HUB_OFFLINE', '1')
-    from mmengine.logging import print_log
-
-    import mpa_fer_plugin  # noqa: F401  (registers the plugin modules)
+def _timed(args, res, spec, device, tmp, log) -> None:
+    """Inference, training steps, sizes and the data pipeline."""
     from mpa_fer_plugin.models.utils import load_clip
     sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis_tools'))
     try:
         from count_params import count
     finally:
         sys.path.pop(0)
+    topk = 4 if args.quick else None
+    log(f'building models on {res["arch"]} ({device})')
+    models = {name: build_plugin_model(name, spec, device, topk)
+              for name in MODEL_CONFIGS}
+    clip_model = load_clip(spec, use_cache=False).to(device).eval()
+    classnames = models['MPA-FER'].head.classnames
+    text = zero_shot_text_features(clip_model, classnames, spec)
+    size = clip_model.visual.image_size
+    size = size[0] if isinstance(size, (tuple, list)) else size
+    gen = torch.Generator().manual_seed(0)
+    _inference(args, res, models, clip_model, text, size, tmp, gen, log)
+    del clip_model
+
+    groups = _train_steps(args, res, models, spec, device, log)
+    _time_train(args, res, groups, device, log)
+    del groups
+
+    res['params'] = {name: {k: v for k, v in count(m).items()
+                            if k in ('trainable_params',
+                                     'checkpoint_bytes')}
+                     for name, m in models.items()}
+    visual = res.pop('_ft_visual')
+    buffer = io.BytesIO()
+    torch.save(visual.state_dict(), buffer)
+    res['params'][FULL_FT] = dict(
+        trainable_params=sum(p.numel() for p in visual.parameters()),
+        checkpoint_bytes=buffer.getbuffer().nbytes)
+    del models, visual
+
+    if args.pipeline_images:
+        from .pipeline import pipeline_throughput
+        log(f'data pipeline, {args.pipeline_images} faces')
+        res['pipeline'] = pipeline_throughput(
+            args.pipeline_images, osp.join(tmp, 'faces'))
+
+
+def run(args) -> dict:
+    """Run every measurement selected by ``args`` (see the CLI)."""
+    os.environ.setdefault('HF_HUB_OFFLINE', '1')
+    from mmengine.logging import print_log
+
+    import mpa_fer_plugin  # noqa: F401  (registers the plugin modules)
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -248,40 +299,8 @@ def run(args) -> dict:
         # Memory first, while this process holds no model.
         if args.memory_variants:
             res['memory'] = _memory(args, spec, device, log)
-        topk = 4 if args.quick else None
-        log(f'building models on {res["arch"]} ({device})')
-        models = {name: build_plugin_model(name, spec, device, topk)
-                  for name in MODEL_CONFIGS}
-        clip_model = load_clip(spec, use_cache=False).to(device).eval()
-        classnames = models['MPA-FER'].head.classnames
-        text = zero_shot_text_features(clip_model, classnames, spec)
-        size = clip_model.visual.image_size
-        size = size[0] if isinstance(size, (tuple, list)) else size
-        gen = torch.Generator().manual_seed(0)
-        _inference(args, res, models, clip_model, text, size, tmp, gen, log)
-        del clip_model
-
-        groups = _train_steps(args, res, models, spec, device, log)
-        _time_train(args, res, groups, device, log)
-        del groups
-
-        res['params'] = {name: {k: v for k, v in count(m).items()
-                                if k in ('trainable_params',
-                                         'checkpoint_bytes')}
-                         for name, m in models.items()}
-        visual = res.pop('_ft_visual')
-        buffer = io.BytesIO()
-        torch.save(visual.state_dict(), buffer)
-        res['params'][FULL_FT] = dict(
-            trainable_params=sum(p.numel() for p in visual.parameters()),
-            checkpoint_bytes=buffer.getbuffer().nbytes)
-        del models, visual
-
-        if args.pipeline_images:
-            from .pipeline import pipeline_throughput
-            log(f'data pipeline, {args.pipeline_images} faces')
-            res['pipeline'] = pipeline_throughput(
-                args.pipeline_images, osp.join(tmp, 'faces'))
+        if not getattr(args, 'memory_only', False):
+            _timed(args, res, spec, device, tmp, log)
 
     if args.demo_seeds:
         from .demo_world import run_demo_checks
@@ -296,7 +315,7 @@ def run(args) -> dict:
 
 
 def _notes(res: dict) -> Dict[str, str]:
-    big = max(int(b) for b in res['inference'])
+    big = max((int(b) for b in res.get('inference', {})), default=None)
     tb, mem = res['train_batch'], res.get('memory')
     modes = res.get('train_modes', {})
 
@@ -311,11 +330,12 @@ def _notes(res: dict) -> Dict[str, str]:
              'compiled / eager inference': f' (batch {big})',
              'ONNX fp32 / predict': f' (batch {big})',
              'ONNX int8 / predict': f' (batch {big})'}
-    if mem:
-        v = mem['variants']
+    for key, ratio in (('variants', 'checkpointing / none: peak RSS'),
+                       ('variants_mmap', MMAP_RATIO)):
+        v = (mem or {}).get(key, {})
         if 'MPA-FER + checkpointing' in v and 'MPA-FER' in v:
-            notes['checkpointing / none: peak RSS'] = (
-                f' (batch {mem["batch"]}: '
-                f'{v["MPA-FER + checkpointing"]["peak_rss_bytes"] / 2**30:.2f}'
-                f' / {v["MPA-FER"]["peak_rss_bytes"] / 2**30:.2f} GiB)')
+            cp = v['MPA-FER + checkpointing']['peak_rss_bytes'] / 2**30
+            notes[ratio] = (f' (batch {mem["batch"]}: {cp:.2f} / '
+                            f'{v["MPA-FER"]["peak_rss_bytes"] / 2**30:.2f}'
+                            ' GiB)')
     return copy.deepcopy(notes)

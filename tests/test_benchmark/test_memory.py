@@ -37,4 +37,30 @@ def test_measure_in_process(tmp_path):
     assert out['step_rss_increase_bytes'] == \
         out['peak_rss_bytes'] - out['rss_after_build_bytes']
     assert 'cuda_peak_bytes' not in out
+    assert len(out['step_s']) == 1 and out['step_s'][0] > 0
 
+
+
+def test_subprocess_gets_the_threshold_and_threads(monkeypatch):
+    import subprocess
+
+    from mpa_fer_plugin.benchmark import memory
+    seen = {}
+
+    def fake_run(cmd, env, **kwargs):
+        seen.update(cmd=cmd, env=env)
+        return subprocess.CompletedProcess(
+            cmd, 0, stdout='noise\nMEMORY_RESULT {"peak_rss_bytes": 7}\n',
+            stderr='')
+
+    monkeypatch.setattr(memory.subprocess, 'run', fake_run)
+    monkeypatch.delenv('MALLOC_MMAP_THRESHOLD_', raising=False)
+    out = memory.measure_in_subprocess(dict(variant='MPA-FER', threads=1,
+                                            mmap_threshold=131072))
+    assert out == {'peak_rss_bytes': 7}
+    assert seen['env']['MALLOC_MMAP_THRESHOLD_'] == '131072'
+    assert seen['env']['OMP_NUM_THREADS'] == '1'
+    assert seen['cmd'][1:3] == ['-m', 'mpa_fer_plugin.benchmark.memory']
+    seen.clear()
+    memory.measure_in_subprocess(dict(variant='MPA-FER'))
+    assert 'MALLOC_MMAP_THRESHOLD_' not in seen['env']

@@ -2,6 +2,7 @@
 import pytest
 
 from mpa_fer_plugin.benchmark.report import (
+    MMAP_RATIO,
     TARGETS,
     format_report,
     headline,
@@ -47,7 +48,7 @@ def _results(with_memory=True):
                             step_rss_increase_bytes=9 * 2**30),
             'MPA-FER + checkpointing': dict(
                 peak_rss_bytes=3 * 2**30, rss_after_build_bytes=2**30,
-                step_rss_increase_bytes=2 * 2**30)})
+                step_rss_increase_bytes=2 * 2**30, step_s=[50.0, 44.0])})
     return res
 
 
@@ -62,8 +63,9 @@ def test_ratios_come_from_the_right_cells():
     assert ratios['bf16 / fp32 train step'] == 9.0
     assert ratios['compiled / eager inference'] == pytest.approx(0.8)
     assert ratios['ONNX int8 / predict'] == 0.5
-    # Not run: no compiled training step.
+    # Not run: no compiled training step, no fixed-threshold memory.
     assert ratios['compiled / eager train step'] is None
+    assert ratios[MMAP_RATIO] is None
 
 
 def test_headline_verdicts_and_missing_figures():
@@ -84,7 +86,9 @@ def test_report_has_the_mode_table_and_memory():
     assert text.index('Ratios (') < text.index('| inference |')
     assert '| MPA-FER + checkpointing | 32 | 56.000 | 40.000 |' in text
     assert '| MPA-FER bf16 autocast | 2 |' in text
-    assert '| MPA-FER + checkpointing | 3,072 | 1,024 | 2,048 |' in text
+    assert '| MPA-FER + checkpointing | 3,072 | 1,024 | 2,048 | 44.00 |' \
+        in text
+    assert '| MPA-FER | 10,240 | 1,024 | 9,216 | nan |' in text
     assert 'checkpointing / none: peak RSS: 0.300  [<= 0.4: met]' in text
 
 
@@ -99,3 +103,36 @@ def test_demo_lines_without_amp_runs():
     assert 'bf16 - fp32 WAR' not in lines
     assert 'int8 - fp32 ONNX WAR: -0.50 points' in lines
     assert '[within 1 point: met]' in lines
+
+
+def test_fixed_mmap_threshold_table_and_ratio():
+    res = _results()
+    mem = res['memory']
+    mem['mmap_threshold'] = 131072
+    mem['variants_mmap'] = {
+        name: dict(m, peak_rss_bytes=m['peak_rss_bytes'] // 2)
+        for name, m in mem['variants'].items()}
+    mem['variants_mmap']['MPA-FER']['peak_rss_bytes'] = 8 * 2**30
+    ratios = target_ratios(res)
+    assert ratios[MMAP_RATIO] == pytest.approx(1.5 / 8)
+    assert ratios['checkpointing / none: peak RSS'] == pytest.approx(0.3)
+    res['ratios'] = ratios
+    text = format_report(res)
+    assert 'steps, MALLOC_MMAP_THRESHOLD_=131072) |' in text
+    assert f'{MMAP_RATIO}: 0.188  [<= 0.4: met]' in text
+
+
+def test_memory_only_results():
+    full = _results()
+    res = {k: full[k] for k in ('arch', 'device', 'machine', 'torch',
+                                'threads', 'date', 'load', 'memory')}
+    res.update(train_batch=8, ratio_notes={})
+    ratios = target_ratios(res)
+    assert ratios['predict / zero-shot'] is None
+    assert ratios['MPA-FER / IVLP train step'] is None
+    assert ratios['checkpointing / none: peak RSS'] == pytest.approx(0.3)
+    res['ratios'] = ratios
+    text = format_report(res)
+    assert '| inference |' not in text and '| model |' not in text
+    assert '| peak memory, own process' in text
+    assert 'predict / zero-shot: not measured' in text

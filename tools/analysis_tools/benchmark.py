@@ -79,6 +79,17 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         'in its own process (default: all; with --quick: '
                         'MPA-FER with and without checkpointing); give '
                         'none to skip')
+    parser.add_argument('--memory-steps', type=int, default=1,
+                        help='training steps per memory process (the last '
+                        'one is timed too; default: 1)')
+    parser.add_argument('--memory-only', action='store_true',
+                        help='measure only the peak memory (and '
+                        '--demo-seeds), no timing')
+    parser.add_argument('--mmap-threshold', type=int, default=None,
+                        help='also measure the memory variants with '
+                        'MALLOC_MMAP_THRESHOLD_ set to this many bytes '
+                        '(glibc then unmaps freed blocks above it; e.g. '
+                        '131072)')
     parser.add_argument('--repeats', type=int, default=None,
                         help='timed rounds (default: 7 for inference, 3 '
                         'for training; 2 with --quick)')
