@@ -23,7 +23,7 @@ A ``shift`` (``'intensity'``, ``'pose'``, ``'palette'``) draws faces from a
 shifted distribution (weaker expressions, stronger rotation and yaw,
 unusual skin and background colours) for train/test-shift experiments.
 """
-from typing import Dict, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -295,7 +295,9 @@ def _clutter(img: np.ndarray, rng: np.random.Generator, n: int) -> None:
 
 
 def render_face_and_regions(expression: str, rng: np.random.Generator,
-                            size: int = 64, shift: Sequence[str] = ()
+                            size: int = 64, shift: Sequence[str] = (),
+                            canvas: Optional[np.ndarray] = None,
+                            box: Optional[Sequence[float]] = None
                             ) -> Tuple[np.ndarray, np.ndarray]:
     """Draw one face showing ``expression`` and its region bit mask.
 
@@ -305,13 +307,31 @@ def render_face_and_regions(expression: str, rng: np.random.Generator,
         size (int): Output side length in pixels. Defaults to ``64``.
         shift (Sequence[str]): Shifted factors, a subset of
             :data:`SHIFTS`. Defaults to ``()`` (none).
+        canvas (np.ndarray, optional): Draw the face into a copy of this
+            BGR image instead of a frame of its own (see below).
+        box (Sequence[float], optional): With ``canvas``: ``x1, y1, x2,
+            y2`` in canvas pixels where the face ellipse's bounding box
+            goes (before the face's in-plane rotation and scale).
+
+    With ``canvas`` and ``box`` the same random choices are made as for a
+    frame of its own (same seed, same face: expression intensity, jitter,
+    skin, hair, glasses, rotation, occluder, light), but only the face,
+    its hair and its occluder are drawn, mapped so that the face box of
+    the frame lands on ``box``; the frame's background and clutter are
+    dropped. ``size`` then sets the drawing resolution (the frame side the
+    face is drawn in before mapping). Without them (the default) the
+    output and the random stream are those of the demo world.
 
     Returns:
         tuple[np.ndarray, np.ndarray]: A ``(size, size, 3)`` uint8 BGR image
         and a ``(size, size)`` uint8 mask where bit ``i`` marks region
         :data:`REGION_NAMES` ``[i]`` (regions may overlap; occluders do
-        not clear them).
+        not clear them). With ``canvas``: the drawn canvas and its
+        ``(H, W)`` mask.
     """
+    if (canvas is None) != (box is None):
+        raise ValueError('render_face_and_regions: pass canvas and box '
+                         'together')
     if expression not in _EXPRESSIONS:
         raise ValueError(f'unknown expression {expression!r}; expected one '
                          f'of {tuple(_EXPRESSIONS)}')
@@ -358,6 +378,9 @@ def render_face_and_regions(expression: str, rng: np.random.Generator,
     max_angle = 25 if 'pose' in shift else 10
     mat = cv2.getRotationMatrix2D(center, rng.uniform(-max_angle, max_angle),
                                   rng.uniform(0.95, 1.05))
+    if canvas is not None:
+        return _render_into(canvas, box, rng, (face, alpha, regions, img),
+                            center, half, mat)
     warp = dict(dsize=(s, s), flags=cv2.INTER_LINEAR, borderValue=0)
     face = cv2.warpAffine(face, mat, **warp)
     a = cv2.warpAffine(alpha, mat, **warp).astype(np.float32)[..., None]
@@ -377,6 +400,92 @@ def render_face_and_regions(expression: str, rng: np.random.Generator,
 
 
 def render_face(expression: str, rng: np.random.Generator,
-                size: int = 64, shift: Sequence[str] = ()) -> np.ndarray:
+                size: int = 64, shift: Sequence[str] = (),
+                canvas: Optional[np.ndarray] = None,
+                box: Optional[Sequence[float]] = None) -> np.ndarray:
     """Draw one face (see :func:`render_face_and_regions`); image only."""
-    return render_face_and_regions(expression, rng, size, shift)[0]
+    return render_face_and_regions(expression, rng, size, shift, canvas,
+                                   box)[0]
+
+
+def _occluder_layer(frame: np.ndarray, rng: np.random.Generator
+                    ) -> Tuple[np.ndarray, np.ndarray]:
+    """The occluder of :func:`render_face_and_regions` as a layer.
+
+    Draws ``_clutter(.., rng, 1)`` on black and on white from the same
+    random state (the stream then continues as after one draw), which
+    gives its premultiplied colour and its coverage (anti-aliased edges
+    included).
+    """
+    state = rng.bit_generator.state
+    dark = np.zeros_like(frame)
+    _clutter(dark, rng, 1)
+    rng.bit_generator.state = state
+    light = np.full_like(frame, 255)
+    _clutter(light, rng, 1)
+    cover = 1 - (light.astype(np.float32) - dark) / 255
+    return dark.astype(np.float32), cover.mean(axis=2)
+
+
+def _render_into(canvas: np.ndarray, box: Sequence[float],
+                 rng: np.random.Generator, layers: tuple,
+                 center: Tuple[float, float], half: Tuple[float, float],
+                 mat: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Box mode of :func:`render_face_and_regions` (after the pose draw).
+
+    Maps the frame (drawn at twice the resolution) so that its face box
+    ``center -+ half`` lands on ``box``, warps face, alpha, regions and
+    occluder into the canvas area the frame covers (at twice the canvas
+    resolution, then area-downsampled as the frames are), and lights and
+    noises the drawn pixels only.
+    """
+    face, alpha, regions, frame = layers
+    canvas = np.asarray(canvas)
+    if canvas.ndim != 3 or canvas.shape[2] != 3:
+        raise ValueError(f'canvas must be HxWx3 BGR, got {canvas.shape}')
+    x1, y1, x2, y2 = (float(v) for v in box)
+    if not (x2 > x1 and y2 > y1):
+        raise ValueError(f'box must be x1, y1, x2, y2 with x2 > x1 and '
+                         f'y2 > y1, got {list(box)}')
+    height, width = canvas.shape[:2]
+    s = face.shape[0]
+    sx, sy = (x2 - x1) / (2 * half[0]), (y2 - y1) / (2 * half[1])
+    fit = np.array([[sx, 0, x1 - sx * (center[0] - half[0])],
+                    [0, sy, y1 - sy * (center[1] - half[1])]])
+    to_canvas = fit @ np.vstack([mat, [0, 0, 1]])  # pose, then fit
+    corners = np.array([[0, 0, 1], [s, 0, 1], [0, s, 1], [s, s, 1]]).T
+    xy = to_canvas @ corners
+    rx1, ry1 = (max(0, int(np.floor(v))) for v in xy.min(axis=1))
+    rx2 = min(width, int(np.ceil(xy[0].max())))
+    ry2 = min(height, int(np.ceil(xy[1].max())))
+    out = canvas.copy()
+    mask = np.zeros((height, width), np.uint8)
+    occ, cover = _occluder_layer(frame, rng) if rng.random() < 0.3 else (
+        None, None)
+    light = rng.uniform(0.75, 1.2)
+    sigma = rng.uniform(2, 10)
+    if rx2 <= rx1 or ry2 <= ry1:  # the frame lies outside the canvas
+        return out, mask
+    shift = np.array([[0, 0, rx1], [0, 0, ry1]], np.float64)
+    warp = dict(dsize=(2 * (rx2 - rx1), 2 * (ry2 - ry1)),
+                flags=cv2.INTER_LINEAR, borderValue=0)
+    m2 = 2 * (to_canvas - shift)
+
+    def down(layer):
+        return cv2.resize(cv2.warpAffine(layer, m2, **warp),
+                          (rx2 - rx1, ry2 - ry1),
+                          interpolation=cv2.INTER_AREA)
+    a = alpha.astype(np.float32) / 255
+    premult = face.astype(np.float32) * a[..., None]
+    if occ is not None:  # the occluder over the face, as in a frame
+        premult = occ + premult * (1 - cover[..., None])
+        a = cover + a * (1 - cover)
+    premult, a = down(premult), down(a)[..., None]
+    roi = out[ry1:ry2, rx1:rx2].astype(np.float32)
+    noise = rng.normal(0.0, sigma, roi.shape)
+    drawn = premult * light + noise * a
+    out[ry1:ry2, rx1:rx2] = np.clip(roi * (1 - a) + drawn, 0,
+                                    255).astype(np.uint8)
+    for i, m in enumerate(regions):
+        mask[ry1:ry2, rx1:rx2] |= ((down(m) >= 128).astype(np.uint8) << i)
+    return out, mask

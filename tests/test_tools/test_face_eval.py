@@ -21,16 +21,28 @@ def test_face_eval_tool(tmp_path_factory, tiny_clip_spec, capsys):
     out = str(tmp / 'r.json')
     res = face_eval.main([
         world['config'], world['ckpt'], '--data-root', root, '--scenes',
-        '2', '--per-scene', '2', '--geometry', 'default', '--seeds', '0',
+        '1', '--per-scene', '2', '--scene-seeds', '0', '1', '--geometry',
+        'default', 'demo_64', '--clutter-scenes', '1', '--seeds', '0',
         '--detect-every', '5', '--work-dir', str(tmp / 'v'), '--out', out,
         '--save-scene', str(tmp / 's.png'), '--threads', '1'
     ])
     printed = capsys.readouterr().out
-    assert '| default |' in printed and ' of 4 |' in printed
+    assert '| default |' in printed and '| demo_64 |' in printed
+    assert ' of 4 (' in printed and '(n=' in printed
+    assert 'face-free clutter:' in printed and 'in 2 scenes' in printed
     assert '\n| 5 |' in printed and '(4) |' in printed
     saved = json.loads(open(out).read())
-    assert saved['scenes']['default']['faces'] == 4
+    runs = saved['scenes']['demo_64']['runs']
+    assert sorted(runs) == ['0', '1'] and runs['0']['faces'] == 2
+    assert saved['scenes']['demo_64']['geometry']['size'] == 64
     run = saved['video']['5']['runs']['0']
     assert run['frames'] == 60 and run['true_flips'] == 4
     assert cv2.imread(str(tmp / 's.png')).shape == (400, 640, 3)
     assert res['video']['5']['runs'][0]['rows'] == run['rows']
+    # whole test frames pasted from the folder (the earlier measure)
+    res = face_eval.main([
+        world['config'], world['ckpt'], '--data-root', root,
+        '--scene-kind', 'pasted', '--scenes', '2', '--per-scene', '2',
+        '--geometry', 'default', '--seeds', '--threads', '1'
+    ])
+    assert res['scenes']['default']['faces'] == 4 and not res['video']

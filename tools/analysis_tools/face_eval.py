@@ -1,9 +1,16 @@
 """Measure the photo/video pipeline on the demo world's faces.
 
-Scenes: ``--scenes`` scenes of ``--per-scene`` test faces pasted into
-clutter (``mpa_fer_plugin.apis.face.evaluate.evaluate_scenes``), once per
+Scenes (default ``--scene-kind drawn``): for every ``--scene-seeds``
+seed, ``--scenes`` scenes of ``--per-scene`` demo faces of ``--split``
+drawn into clutter at known boxes
+(``mpa_fer_plugin.apis.face.evaluate.evaluate_face_scenes``; the faces are
+regenerated from their seeds, no data on disk needed), once per
 ``--geometry`` (``default``: the config's; ``calibrated``: measured on
-``--calibrate-n`` training frames; or a preset/JSON). Video: for every
+``--calibrate-n`` training frames; or a preset/JSON); found faces are
+compared with the same faces cut at their true boxes and as their own
+demo frames, paired over seeds; ``--clutter-scenes`` counts detections on
+face-free clutter. ``--scene-kind pasted`` pastes whole test frames read
+from ``--data-root`` instead (``evaluate_scenes``). Video: for every
 ``--seeds`` seed and ``--detect-every`` value, a 60-frame video of two
 faces changing expression (``expression_video``), per-frame vs smoothed
 label changes and accuracy, with paired 95 % intervals. Prints the tables;
@@ -12,7 +19,7 @@ label changes and accuracy, with paired 95 % intervals. Prints the tables;
 Example::
 
     python tools/analysis_tools/face_eval.py configs/mpa_fer_demo.py \
-        work_dirs/demo/epoch_10.pth --data-root data/synthetic_fer
+        work_dirs/demo/epoch_10.pth --geometry default demo_64
 """
 import argparse
 import json
@@ -35,11 +42,20 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('checkpoint')
     parser.add_argument('--data-root', default='data/synthetic_fer',
                         help='the demo world (test faces, training frames)')
-    parser.add_argument('--scenes', type=int, default=20)
+    parser.add_argument('--scene-kind', choices=('drawn', 'pasted'),
+                        default='drawn')
+    parser.add_argument('--split', default='test',
+                        help='faces of the drawn scenes')
+    parser.add_argument('--scenes', type=int, default=20,
+                        help='scenes per seed')
     parser.add_argument('--per-scene', type=int, default=5)
-    parser.add_argument('--seed', type=int, default=0, help='scene seed')
+    parser.add_argument('--scene-seeds', type=int, nargs='+',
+                        default=[0, 1, 2, 3, 4])
+    parser.add_argument('--clutter-scenes', type=int, default=0,
+                        help='face-free clutter scenes per seed (false '
+                        'positives)')
     parser.add_argument('--geometry', nargs='+',
-                        default=['default', 'calibrated'])
+                        default=['default', 'demo_64'])
     parser.add_argument('--calibrate-n', type=int, default=200)
     parser.add_argument('--detector', default='haar')
     parser.add_argument('--seeds', type=int, nargs='*', default=[0, 1, 2, 3,
@@ -95,16 +111,35 @@ def main(argv: Optional[List[str]] = None) -> dict:
                         exist_ok=True)
             cv2.imwrite(args.save_scene, scene)
 
-    test = ev.load_demo_faces(args.data_root, 'test')
     results = dict(args=vars(args), scenes={}, video={})
-    print(ev.SCENE_HEADER, flush=True)
+    if args.scene_kind == 'pasted':
+        test = ev.load_demo_faces(args.data_root, 'test')
+        print(ev.SCENE_HEADER, flush=True)
+    else:
+        specs = ev.world_face_specs(args.split)
+        print(ev.FACE_SCENE_HEADER, flush=True)
+    first = args.scene_seeds[0]
     for name in args.geometry:
         pipe.geometry = geometry(name)
-        r = ev.evaluate_scenes(pipe, test, args.scenes, args.per_scene,
-                               args.seed, on_scene=save_scene)
+        if args.scene_kind == 'pasted':
+            r = ev.evaluate_scenes(pipe, test, args.scenes, args.per_scene,
+                                   first, on_scene=save_scene)
+            print(ev.scene_row(name, r), flush=True)
+        else:
+            runs = {seed: ev.evaluate_face_scenes(
+                pipe, specs, args.scenes, args.per_scene, seed,
+                on_scene=save_scene if seed == first else None)
+                for seed in args.scene_seeds}
+            r = dict(runs=runs, paired=ev.paired_scene_table(runs))
+            print(ev.face_scene_row(name, runs), flush=True)
         r['geometry'] = pipe.geometry.to_dict()
         results['scenes'][name] = r
-        print(ev.scene_row(name, r), flush=True)
+    if args.clutter_scenes:
+        fp = ev.clutter_false_positives(pipe.detector, args.clutter_scenes,
+                                        args.scene_seeds)
+        results['clutter'] = fp
+        print(f"\nface-free clutter: {fp['detections']} detections in "
+              f"{fp['scenes']} scenes", flush=True)
     if not args.seeds:
         return _write(args, results)
     pipe.geometry = geometry(args.video_geometry)

@@ -21,7 +21,9 @@ geometry) that the results carry.
 Presets (:data:`GEOMETRIES`): ``'rafdb_aligned'`` (100 px, the crop of
 RAF-DB's ``Image/aligned``), ``'realigned_224'`` (the same framing at
 224 px, for models trained on faces re-aligned at 224) and
-``'ferplus_48'``. RAF-DB does not publish its alignment template; the
+``'ferplus_48'``; ``'demo_64'`` frames a face as the demo model's
+64 px frames do (their tight end). RAF-DB does not
+publish its alignment template; the
 presets use the common 5-point template of 112 px face crops (eye centres
 at 34 % and 66 % of the width, 46 % of the height), which is an
 assumption. :func:`calibrate_geometry` measures the geometry on a model's
@@ -93,11 +95,29 @@ class CropGeometry:
         return out
 
 
+#: The demo world's frames (:mod:`mpa_fer_plugin.datasets.synthetic_faces`)
+#: around a face box of height 1 and width 0.8 (eyes at +-0.37
+#: half-widths and 0.18 half-heights above the centre, nose tip 0.2 and
+#: mouth 0.5 half-heights below, mouth half-width 0.25 half-widths). A
+#: frame is 1.15-1.63 face heights (the face box covers 30-60 % of it);
+#: the side 1.15 was the best of 0.95-1.7 for the demo model on scenes of
+#: demo *training* faces (README, "Photos and videos").
+_DEMO_SIDE = 1.15
+_DEMO_TEMPLATE = tuple(
+    (0.5 + 0.8 * x / 2 / _DEMO_SIDE, 0.5 + y / 2 / _DEMO_SIDE)
+    for x, y in ((-0.37, -0.18), (0.37, -0.18), (0.0, 0.2), (-0.25, 0.5),
+                 (0.25, 0.5)))
+
 #: Named presets (see the module docstring).
 GEOMETRIES: Dict[str, CropGeometry] = {
     'rafdb_aligned': CropGeometry(100, name='rafdb_aligned'),
     'realigned_224': CropGeometry(224, name='realigned_224'),
     'ferplus_48': CropGeometry(48, name='ferplus_48'),
+    # The demo model's 64 px frames; the box terms assume a detector box
+    # as high as the face (the Haar box on the demo faces: 0.99 face
+    # heights, centred to 2 %, measured on scenes of training faces).
+    'demo_64': CropGeometry(64, _DEMO_TEMPLATE, box_scale=float(_DEMO_SIDE),
+                            box_shift=0.0, name='demo_64'),
 }
 
 GeometrySpec = Union[None, str, dict, CropGeometry]

@@ -30,7 +30,14 @@ import cv2
 import numpy as np
 
 from ...datasets.categories import FER7_CLASSES, RAFDB_NATIVE_EXT
-from ...datasets.synthetic import LABEL_FILE, load_region_mask, render_face
+from ...datasets.synthetic import (
+    _SPLIT_IDS,
+    LABEL_FILE,
+    load_region_mask,
+    render_face,
+    render_face_and_regions,
+    synthetic_labels,
+)
 from .scenes import clutter, make_scene, match_boxes
 from .tracking import box_iou
 from .video import process_video, write_video
@@ -104,6 +111,286 @@ def load_demo_faces(data_root: str, split: str = 'test',
             if limit is not None and len(out) >= limit:
                 break
     return out
+
+
+#: The demo world of :func:`mpa_fer_plugin.demo.world.ensure_world`
+#: (data seed, split sizes, frame side, JPEG quality of the stored frames).
+DEMO_WORLD_FACES = dict(seed=0, num_train=700, num_test=2100, size=64,
+                        quality=95)
+
+
+def world_face_specs(split: str = 'test', limit: Optional[int] = None,
+                     world: Optional[dict] = None) -> List[dict]:
+    """The faces of the demo world as seeds, without reading the disk.
+
+    Face ``i`` of a split is drawn by ``render_face_and_regions(label,
+    default_rng([seed, split_id, 0, i]))`` (see
+    :func:`~mpa_fer_plugin.datasets.synthetic.generate_synthetic_fer`), so
+    the same seed draws the same face into a scene
+    (:func:`face_scene`) or as its own frame (:func:`world_frame`).
+
+    Args:
+        split (str): ``'train'`` or ``'test'``.
+        limit (int, optional): The first ``limit`` faces only.
+        world (dict, optional): Overrides of :data:`DEMO_WORLD_FACES`.
+
+    Returns:
+        list[dict]: ``stem``, ``label`` (index into ``FER7_CLASSES``),
+        ``expression`` and ``seed`` (the generator's seed list).
+    """
+    w = dict(DEMO_WORLD_FACES, **(world or {}))
+    num = w['num_train'] if split == 'train' else w['num_test']
+    labels = synthetic_labels(num, 7, w['seed'], split)
+    digits = max(5 if split == 'train' else 4, len(str(num)))
+    out = []
+    for i, label in enumerate(labels[:limit]):
+        out.append(dict(stem=f'{split}_{i + 1:0{digits}d}',
+                        label=int(label), expression=FER7_CLASSES[label],
+                        seed=[w['seed'], _SPLIT_IDS[split], 0, i]))
+    return out
+
+
+def world_frame(spec: dict, size: int = DEMO_WORLD_FACES['size'],
+                quality: int = DEMO_WORLD_FACES['quality']) -> np.ndarray:
+    """A face's own demo frame, as the world stores it (JPEG round trip).
+
+    This is the framing the demo model was trained and tested on (a face
+    box of 30-60 % of the frame at a random position, clutter behind).
+    """
+    img, _ = render_face_and_regions(spec['expression'],
+                                     np.random.default_rng(spec['seed']),
+                                     size)
+    ok, buf = cv2.imencode('.jpg', img, [cv2.IMWRITE_JPEG_QUALITY,
+                                         int(quality)])
+    if not ok:  # pragma: no cover - cv2 failure
+        raise RuntimeError('cannot encode the frame')
+    return cv2.imdecode(buf, cv2.IMREAD_COLOR)
+
+
+def face_scene(specs: Sequence[dict], rng: np.random.Generator,
+               size: Tuple[int, int] = (400, 640),
+               face_heights: Tuple[int, int] = (60, 110),
+               aspect: float = 0.8, room: float = 1.4,
+               max_tries: int = 500) -> Tuple[np.ndarray, np.ndarray]:
+    """Draw demo faces themselves into clutter at known boxes.
+
+    Each face is drawn with the box option of
+    :func:`~mpa_fer_plugin.datasets.synthetic_faces.render_face_and_regions`
+    (its own seed: the same face as its frame, without the frame's
+    background), so its true box is exact: the face ellipse's box before
+    the face's in-plane rotation (up to +-10 degrees) and scale
+    (0.95-1.05).
+
+    Args:
+        specs (Sequence[dict]): ``expression`` and ``seed`` per face
+            (:func:`world_face_specs`).
+        rng (np.random.Generator): Clutter, box heights and positions.
+        size (tuple): Scene ``(height, width)``.
+        face_heights (tuple): Range of face box heights in pixels.
+        aspect (float): Box width / height (the demo faces: 0.8).
+        room (float): Faces are placed so that squares of ``room`` box
+            heights around their boxes (hair, rotation) do not overlap.
+        max_tries (int): Placement attempts per face.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: The scene and the ``(N, 4)`` true
+        boxes ``x1, y1, x2, y2``.
+    """
+    h, w = size
+    scene = clutter(h, w, rng)
+    cells: List[np.ndarray] = []
+    boxes = []
+    for spec in specs:
+        for _ in range(max_tries):
+            fh = float(rng.integers(face_heights[0], face_heights[1] + 1))
+            side = room * fh
+            if side >= min(h, w):
+                raise ValueError(f'a face of height {fh:.0f} px needs '
+                                 f'{side:.0f} px; the scene is {w}x{h}')
+            cx = float(rng.uniform(side / 2, w - side / 2))
+            cy = float(rng.uniform(side / 2, h - side / 2))
+            cell = np.array([[cx - side / 2, cy - side / 2, cx + side / 2,
+                              cy + side / 2]])
+            if not cells or box_iou(cell, np.concatenate(cells)).max() == 0:
+                break
+        else:
+            raise ValueError(f'cannot place {len(specs)} faces of '
+                             f'{face_heights} px in a {w}x{h} scene')
+        cells.append(cell)
+        box = [cx - aspect * fh / 2, cy - fh / 2, cx + aspect * fh / 2,
+               cy + fh / 2]
+        draw = int(np.ceil(1.7 * fh))  # face drawn at >= 2x its height
+        scene, _ = render_face_and_regions(
+            spec['expression'], np.random.default_rng(spec['seed']), draw,
+            canvas=scene, box=box)
+        boxes.append(box)
+    return scene, np.asarray(boxes, np.float32).reshape(-1, 4)
+
+
+def evaluate_face_scenes(pipeline, specs: Sequence[dict], num_scenes: int,
+                         per_scene: int = 5, seed: int = 0,
+                         size: Tuple[int, int] = (400, 640),
+                         face_heights: Tuple[int, int] = (60, 110),
+                         iou_threshold: float = 0.5,
+                         on_scene: Optional[Callable] = None) -> dict:
+    """Detection and classification on scenes of drawn-in demo faces.
+
+    Each face of :func:`face_scene` is classified three ways: through the
+    pipeline (detector, alignment to ``pipeline.geometry``), as a crop of
+    the same geometry around its true box (no detector error), and as its
+    own demo frame (:func:`world_frame`, what the model was tested on).
+
+    Args:
+        pipeline: A :class:`~.pipeline.FERPipeline` (``__call__``,
+            ``classify``, ``geometry``).
+        specs (Sequence[dict]): Faces (:func:`world_face_specs`); the first
+            ``num_scenes * per_scene`` of a seeded shuffle are used.
+        num_scenes (int): Scenes to draw.
+        per_scene (int): Faces per scene.
+        seed (int): Seed of the shuffle and of the scenes.
+        size (tuple): Scene ``(height, width)``.
+        face_heights (tuple): Range of face box heights in pixels.
+        iou_threshold (float): Overlap that counts a face as found.
+        on_scene (callable, optional): ``on_scene(index, scene, truth,
+            results)`` per scene.
+
+    Returns:
+        dict: ``faces``, ``found``, ``recall``, ``false_pos``,
+        ``median_best_iou``; accuracies ``acc_found`` (found faces through
+        the detector), ``acc_truebox_found`` and ``acc_frame_found`` (the
+        same faces cut at their true boxes and as their own frames),
+        ``acc_truebox`` and ``acc_frame`` (all faces); ``recall_by_class``
+        and ``per_face`` records (``stem``, ``label``, ``found``, ``iou``,
+        ``det``, ``truebox``, ``frame``: predicted labels, ``det`` None
+        when missed).
+    """
+    from .align import align_face
+    n = num_scenes * per_scene
+    if n > len(specs):
+        raise ValueError(f'{num_scenes} scenes x {per_scene} faces need {n} '
+                         f'faces; only {len(specs)} given')
+    rng = np.random.default_rng([seed, 14])
+    used = [specs[i] for i in rng.permutation(len(specs))[:n]]
+    frame_pred = [r['pred_label'] for r in pipeline.classify(
+        [world_frame(f) for f in used])]
+    records, best, fp = [], [], 0
+    for s in range(num_scenes):
+        group = used[s * per_scene:(s + 1) * per_scene]
+        scene, truth = face_scene(group, np.random.default_rng([seed, 14, s]),
+                                  size=size, face_heights=face_heights)
+        res = pipeline(scene)
+        if on_scene is not None:
+            on_scene(s, scene, truth, res)
+        boxes = np.array([r['box'] for r in res], np.float64).reshape(-1, 4)
+        matches = match_boxes(boxes, truth, iou_threshold)
+        iou = (box_iou(truth, boxes).max(axis=1) if len(boxes) else
+               np.zeros(len(truth)))
+        best += list(iou)
+        fp += len(boxes) - sum(m is not None for m in matches)
+        crops = [align_face(scene, b, None, pipeline.geometry)[0]
+                 for b in truth]
+        true_pred = [r['pred_label'] for r in pipeline.classify(crops)]
+        for k, j in enumerate(matches):
+            f = group[k]
+            records.append(dict(
+                stem=f['stem'], label=f['label'], found=j is not None,
+                iou=round(float(iou[k]), 3),
+                det=None if j is None else int(res[j]['pred_label']),
+                truebox=int(true_pred[k]),
+                frame=int(frame_pred[s * per_scene + k])))
+    return summarize_faces(records, fp=fp, best=best)
+
+
+def clutter_false_positives(detector, num_scenes: int,
+                            seeds: Sequence[int] = (0, ),
+                            size: Tuple[int, int] = (400, 640)) -> dict:
+    """Detections on face-free clutter (every one is a false positive).
+
+    Returns:
+        dict: ``scenes`` (``num_scenes`` per seed) and ``detections``.
+    """
+    count = 0
+    for seed in seeds:
+        for s in range(num_scenes):
+            img = clutter(*size, np.random.default_rng([seed, 15, s]))
+            count += len(detector.detect(img))
+    return dict(scenes=num_scenes * len(seeds), detections=count)
+
+
+def summarize_faces(records: Sequence[dict], fp: int = 0,
+                    best: Optional[Sequence[float]] = None) -> dict:
+    """Counts and accuracies of :func:`evaluate_face_scenes` records."""
+    found = [r for r in records if r['found']]
+
+    def acc(rows, key):
+        return (sum(r[key] == r['label'] for r in rows) / len(rows)
+                if rows else None)
+    by_class = {}
+    for c, name in enumerate(FER7_CLASSES):
+        rows = [r for r in records if r['label'] == c]
+        if rows:
+            by_class[name] = sum(r['found'] for r in rows) / len(rows)
+    best = [r['iou'] for r in records] if best is None else best
+    return dict(faces=len(records), found=len(found),
+                recall=len(found) / len(records) if records else None,
+                false_pos=fp,
+                median_best_iou=float(np.median(best)) if best else None,
+                acc_found=acc(found, 'det'),
+                acc_truebox_found=acc(found, 'truebox'),
+                acc_frame_found=acc(found, 'frame'),
+                acc_truebox=acc(records, 'truebox'),
+                acc_frame=acc(records, 'frame'),
+                recall_by_class=by_class, per_face=list(records))
+
+
+def paired_scene_table(runs: Dict[int, dict]) -> Dict[str, tuple]:
+    """Detected faces against the same faces' crops, paired over seeds.
+
+    Args:
+        runs (dict): scene seed -> :func:`evaluate_face_scenes` result.
+
+    Returns:
+        dict: ``det_vs_frame`` (accuracy of the found faces through the
+        detector minus the same faces as their own frames),
+        ``det_vs_truebox`` (minus the same faces cut at their true boxes)
+        and ``recall`` (mean recall, as ``a - 0``): ``(mean, low, high,
+        n)`` with 95 % t-intervals.
+    """
+    from ...sweep.tables import paired_interval
+
+    def col(key):
+        return {s: float(r[key]) for s, r in runs.items()
+                if r[key] is not None}
+    zero = {s: 0.0 for s in runs}
+    return dict(det_vs_frame=paired_interval(col('acc_found'),
+                                             col('acc_frame_found')),
+                det_vs_truebox=paired_interval(col('acc_found'),
+                                               col('acc_truebox_found')),
+                recall=paired_interval(col('recall'), zero))
+
+
+#: Header of the drawn-face scene table (:func:`face_scene_row`).
+FACE_SCENE_HEADER = (
+    '| geometry | faces found (IoU >= 0.5) | false positives | accuracy: '
+    'found, detector | same faces, true box | same faces, own frames | '
+    'detector - own frames [95 % CI] | detector - true box [95 % CI] |\n'
+    '|---|---|---|---|---|---|---|---|')
+
+
+def face_scene_row(name: str, runs: Dict[int, dict]) -> str:
+    """One markdown row over seeds of :func:`evaluate_face_scenes` runs
+    (pooled counts and accuracies, paired differences per seed)."""
+    pooled = summarize_faces([r for v in runs.values()
+                              for r in v['per_face']],
+                             fp=sum(v['false_pos'] for v in runs.values()))
+    paired = paired_scene_table(runs)
+    return (f"| {name} | {pooled['found']} of {pooled['faces']} "
+            f"({_pct(pooled['recall'])}) | {pooled['false_pos']} | "
+            f"{_pct(pooled['acc_found'])} | "
+            f"{_pct(pooled['acc_truebox_found'])} | "
+            f"{_pct(pooled['acc_frame_found'])} | "
+            f"{_ci(paired['det_vs_frame'], 100, ' pt')} | "
+            f"{_ci(paired['det_vs_truebox'], 100, ' pt')} |")
 
 
 def evaluate_scenes(pipeline, faces: Sequence[dict], num_scenes: int,
