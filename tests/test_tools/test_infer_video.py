@@ -49,6 +49,23 @@ def test_video_tool(world, tmp_path, capsys):
     assert 'frames/s' in capsys.readouterr().out
 
 
+def test_video_tool_box_updates(world, tmp_path):
+    video = _portrait_video(tmp_path / 'portrait.avi')
+    x1 = {}
+    for flag in ([], ['--box-updates']):
+        out_csv = tmp_path / f'c{len(flag)}.csv'
+        infer_video.main([video, world['config'], world['ckpt'],
+                          '--out-csv', str(out_csv), '--detect-every', '3',
+                          '--no-smooth', '--threads', '1'] + flag)
+        with open(out_csv, newline='') as f:
+            x1[bool(flag)] = [float(r['x1']) for r in csv.DictReader(f)]
+    # the face moves 2 px a frame: held boxes stay put between
+    # detections, updated ones follow it
+    assert x1[False][1] == x1[False][0] and x1[False][2] == x1[False][0]
+    assert x1[True][0] == x1[False][0]
+    assert x1[True][2] - x1[True][0] == pytest.approx(4, abs=2)
+
+
 def test_bad_videos(world, tmp_path):
     broken = tmp_path / 'broken.mp4'
     broken.write_bytes(b'\x00\x00\x00\x18ftypmp42' + b'\x00' * 64)

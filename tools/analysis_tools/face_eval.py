@@ -47,7 +47,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--split', default='test',
                         help='faces of the drawn scenes')
     parser.add_argument('--scenes', type=int, default=20,
-                        help='scenes per seed')
+                        help='scenes per seed (0: no scenes)')
     parser.add_argument('--per-scene', type=int, default=5)
     parser.add_argument('--scene-seeds', type=int, nargs='+',
                         default=[0, 1, 2, 3, 4])
@@ -62,6 +62,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                                                                   4],
                         help='video seeds (none: skip the video)')
     parser.add_argument('--detect-every', type=int, nargs='+', default=[5, 1])
+    parser.add_argument('--video-kind', choices=('drawn', 'pasted'),
+                        default='drawn',
+                        help='faces drawn at drifting boxes, or whole demo '
+                        'frames pasted')
+    parser.add_argument('--box-updates', action='store_true',
+                        help='also run every --detect-every > 1 with box '
+                        'updates between detections')
     parser.add_argument('--video-geometry', default='default',
                         help='geometry of the video runs (default: the '
                         "config's)")
@@ -112,14 +119,16 @@ def main(argv: Optional[List[str]] = None) -> dict:
             cv2.imwrite(args.save_scene, scene)
 
     results = dict(args=vars(args), scenes={}, video={})
-    if args.scene_kind == 'pasted':
+    if not args.scenes:
+        pass
+    elif args.scene_kind == 'pasted':
         test = ev.load_demo_faces(args.data_root, 'test')
         print(ev.SCENE_HEADER, flush=True)
     else:
         specs = ev.world_face_specs(args.split)
         print(ev.FACE_SCENE_HEADER, flush=True)
     first = args.scene_seeds[0]
-    for name in args.geometry:
+    for name in args.geometry if args.scenes else ():
         pipe.geometry = geometry(name)
         if args.scene_kind == 'pasted':
             r = ev.evaluate_scenes(pipe, test, args.scenes, args.per_scene,
@@ -146,19 +155,25 @@ def main(argv: Optional[List[str]] = None) -> dict:
     work = args.work_dir or tempfile.mkdtemp(prefix='face_eval_')
     os.makedirs(work, exist_ok=True)
     print('\n' + ev.VIDEO_HEADER, flush=True)
-    for every in args.detect_every:
+    settings = [(every, False) for every in args.detect_every]
+    if args.box_updates:
+        settings += [(every, True) for every in args.detect_every
+                     if every > 1]
+    drawn = args.video_kind == 'drawn'
+    for every, refine in settings:
+        name = f'{every} + box updates' if refine else str(every)
         runs = {}
         for seed in args.seeds:
             spec = ev.expression_video(osp.join(work, f'gen_{seed}.avi'),
-                                       seed)
+                                       seed, drawn=drawn)
             runs[seed] = ev.score_video(
                 pipe, spec['video'], spec['boxes'], spec['labels'],
-                osp.join(work, f'de{every}_seed{seed}.csv'),
-                detect_every=every)
+                osp.join(work, f'de{every}_r{int(refine)}_seed{seed}.csv'),
+                detect_every=every, refine=refine)
             runs[seed]['true_flips'] = spec['true_flips']
-        results['video'][str(every)] = dict(
+        results['video'][name] = dict(
             runs=runs, paired=ev.paired_video_table(runs))
-        print(ev.video_row(every, runs), flush=True)
+        print(ev.video_row(name, runs), flush=True)
     return _write(args, results)
 
 

@@ -24,7 +24,7 @@ frame's region mask.
 """
 import csv
 import os.path as osp
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -471,7 +471,8 @@ VIDEO_PLAN = (('Happiness', 'Surprise', 'Sadness'),
 def expression_video(path: str, seed: int = 0, frames: int = 60,
                      face: int = 100, size: Tuple[int, int] = (240, 320),
                      fps: float = 10.0,
-                     draw: Callable = render_face) -> dict:
+                     draw: Callable = render_face,
+                     drawn: bool = False, drift: float = 30.0) -> dict:
     """Write a video of two demo faces changing expression, and its truth.
 
     Each face shows :data:`VIDEO_PLAN` (three segments), drifts slowly and
@@ -479,6 +480,12 @@ def expression_video(path: str, seed: int = 0, frames: int = 60,
     with ``(seed, face, frame)``), so the per-frame classifier is noisy.
     A demo frame places its face at a random position, so the face also
     jumps inside its pasted square from frame to frame.
+
+    With ``drawn`` the faces themselves are drawn (the box option of
+    :func:`~mpa_fer_plugin.datasets.synthetic_faces.
+    render_face_and_regions`, face height ``0.8 * face``) at boxes that
+    drift smoothly by up to ``drift`` pixels, and the true boxes are the
+    face boxes (``draw`` is not used).
 
     Returns:
         dict: ``video`` (the path), ``boxes`` and ``labels`` (per frame,
@@ -493,11 +500,21 @@ def expression_video(path: str, seed: int = 0, frames: int = 60,
         fb, fl = [], []
         for k, (x0, y0) in enumerate(((30, 60), (w - 30 - face, 70))):
             expr = VIDEO_PLAN[k][min(f // seg, 2)]
-            x = x0 + int(3 * np.sin(f / 6))
-            y = min(y0 + int(2 * np.cos(f / 5)), h - face)
-            img[y:y + face, x:x + face] = draw(
-                expr, np.random.default_rng([seed, k, f]), face)
-            fb.append([x, y, x + face, y + face])
+            rng = np.random.default_rng([seed, k, f])
+            if drawn:
+                fh = 0.8 * face
+                cx = x0 + face / 2 + drift * np.sin(f / 8 + k) / 2
+                cy = y0 + face / 2 + drift * np.cos(f / 11 + k) / 4
+                box = [cx - 0.4 * fh, cy - fh / 2, cx + 0.4 * fh,
+                       cy + fh / 2]
+                img, _ = render_face_and_regions(
+                    expr, rng, int(np.ceil(1.7 * fh)), canvas=img, box=box)
+                fb.append([round(float(v), 2) for v in box])
+            else:
+                x = x0 + int(3 * np.sin(f / 6))
+                y = min(y0 + int(2 * np.cos(f / 5)), h - face)
+                img[y:y + face, x:x + face] = draw(expr, rng, face)
+                fb.append([x, y, x + face, y + face])
             fl.append(expr)
         out.append(img)
         boxes.append(fb)
@@ -511,7 +528,8 @@ def expression_video(path: str, seed: int = 0, frames: int = 60,
 def score_video(pipeline, video: str, boxes: Sequence[Sequence],
                 labels: Sequence[Sequence[str]], out_csv: str,
                 out_video: Optional[str] = None, detect_every: int = 5,
-                smooth: float = 0.3, match_iou: float = 0.3) -> dict:
+                smooth: float = 0.3, match_iou: float = 0.3,
+                refine: bool = False) -> dict:
     """Run :func:`~.video.process_video` and score it against the truth.
 
     Args:
@@ -525,23 +543,28 @@ def score_video(pipeline, video: str, boxes: Sequence[Sequence],
         smooth (float): EMA weight of the new frame.
         match_iou (float): A CSV row belongs to the true face it overlaps
             most if the IoU is at least this; other rows count as wrong.
+        refine (bool): Box updates between detections (see
+            :func:`~.video.process_video`).
 
     Returns:
         dict: ``frames``, ``rows``, ``tracks``, ``fps``, ``flips_raw``,
         ``flips_smoothed`` (from :func:`~.video.process_video`),
         ``acc_raw`` and ``acc_smoothed`` (rows whose label is the true
-        one, over all rows; None without rows).
+        one, over all rows; None without rows) and ``mean_iou`` (each
+        row's box against the true box it overlaps most).
     """
     summary = process_video(pipeline, video, out_video=out_video,
                             out_csv=out_csv, detect_every=detect_every,
-                            smooth=smooth, progress=False)
+                            smooth=smooth, progress=False, refine=refine)
     hits = {'raw_label': 0, 'label': 0}
+    ious = []
     with open(out_csv, newline='', encoding='utf-8') as f:
         rows = list(csv.DictReader(f))
     for row in rows:
         frame = int(row['frame'])
         box = [float(row[k]) for k in ('x1', 'y1', 'x2', 'y2')]
         iou = box_iou(np.array([box]), np.array(boxes[frame]))[0]
+        ious.append(float(iou.max()))
         if iou.max() < match_iou:
             continue
         truth = labels[frame][int(np.argmax(iou))]
@@ -551,6 +574,7 @@ def score_video(pipeline, video: str, boxes: Sequence[Sequence],
                                    'flips_raw', 'flips_smoothed')}
     out['acc_raw'] = hits['raw_label'] / len(rows) if rows else None
     out['acc_smoothed'] = hits['label'] / len(rows) if rows else None
+    out['mean_iou'] = float(np.mean(ious)) if ious else None
     return out
 
 
@@ -583,8 +607,9 @@ SCENE_HEADER = ('| geometry | faces found (IoU >= 0.5) | median best IoU | '
 #: Header of the video table (:func:`video_row`).
 VIDEO_HEADER = ('| detect every | label changes per-frame -> smoothed (true) '
                 '| difference [95 % CI] | accuracy per-frame -> smoothed | '
-                'difference [95 % CI] | rows, tracks | frames/s |\n'
-                '|---|---|---|---|---|---|---|')
+                'difference [95 % CI] | rows, tracks | frames/s | '
+                'box IoU with the truth |\n'
+                '|---|---|---|---|---|---|---|---|')
 
 
 def _pct(v: Optional[float]) -> str:
@@ -606,7 +631,7 @@ def scene_row(name: str, r: dict) -> str:
             f"{_pct(r['acc_aligned'])} |")
 
 
-def video_row(every: int, runs: Dict[int, dict]) -> str:
+def video_row(every: Union[int, str], runs: Dict[int, dict]) -> str:
     """One markdown row over seeds of :func:`score_video` results (means,
     paired differences smoothed minus per-frame, ranges)."""
     vals = list(runs.values())
@@ -620,10 +645,12 @@ def video_row(every: int, runs: Dict[int, dict]) -> str:
         xs = [v[key] for v in vals]
         return f'{fmt.format(min(xs))}-{fmt.format(max(xs))}'
     true = vals[0].get('true_flips', '?')
+    iou = mean('mean_iou')
     return (f"| {every} | {mean('flips_raw'):.1f} -> "
             f"{mean('flips_smoothed'):.1f} ({true}) | "
             f"{_ci(paired['flips'])} | {_pct(mean('acc_raw'))} -> "
             f"{_pct(mean('acc_smoothed'))} | "
             f"{_ci(paired['accuracy'], 100, ' pt')} | "
             f"{span('rows', '{}')} of {2 * vals[0]['frames']}, "
-            f"{span('tracks', '{}')} | {span('fps', '{:.1f}')} |")
+            f"{span('tracks', '{}')} | {span('fps', '{:.1f}')} | "
+            f"{'-' if iou is None else format(iou, '.2f')} |")

@@ -28,9 +28,9 @@ import numpy as np
 from mmengine.logging import print_log
 from mmengine.utils import ProgressBar
 
-from .detectors import FaceDetections
+from .detectors import FaceDetections, as_detections
 from .draw import draw_faces
-from .tracking import EMASmoother, IoUTracker, count_flips
+from .tracking import EMASmoother, IoUTracker, box_iou, count_flips
 
 Source = Union[int, str]
 
@@ -99,7 +99,8 @@ def process_video(pipeline, source: Source,
                   iou_threshold: float = 0.3,
                   max_frames: Optional[int] = None,
                   min_side: int = 480,
-                  progress: bool = True) -> Dict[str, Any]:
+                  progress: bool = True,
+                  refine: bool = False) -> Dict[str, Any]:
     """Run a :class:`~.pipeline.FERPipeline` over a video or a webcam.
 
     Args:
@@ -118,6 +119,9 @@ def process_video(pipeline, source: Source,
         min_side (int): Upscale small frames of the annotated video to this
             shorter side. Defaults to 480.
         progress (bool): Show a progress bar. Defaults to True.
+        refine (bool): On the frames between detections, look for each
+            held face again near its box (:func:`redetect_near`) and move
+            the box there when found. Defaults to False (boxes held).
 
     Returns:
         dict: ``frames``, ``rows``, ``tracks``, ``fps_in`` (the video's
@@ -156,6 +160,11 @@ def process_video(pipeline, source: Source,
                 ids = tracker.update(dets.boxes)
                 if smoother is not None:
                     smoother.drop(ids)
+            elif refine and len(dets):
+                dets = redetect_near(pipeline.detector, frame, dets,
+                                     iou_threshold)
+                for track, box in zip(ids, dets.boxes):  # match from here
+                    tracker.boxes[track] = np.asarray(box, np.float64)
             crops, _ = pipeline.align(frame, dets)
             preds = pipeline.classify(crops)
             faces = []
@@ -210,6 +219,49 @@ def process_video(pipeline, source: Source,
     print_log(f'{frames} frames, {summary["tracks"]} tracks, '
               f'{summary["fps"]:.1f} frames/s', logger='current')
     return summary
+
+
+def redetect_near(detector, frame: np.ndarray, dets: FaceDetections,
+                  iou_threshold: float = 0.3, margin: float = 0.5
+                  ) -> FaceDetections:
+    """Move held boxes to where the detector finds their faces now.
+
+    For every box, the detector runs on the box widened by ``margin``
+    box sides on each side; the hit that overlaps the held box most
+    (IoU at least ``iou_threshold``) replaces box, landmarks and score.
+    A face not found again keeps its held box (the track goes on).
+
+    Args:
+        detector: An object with ``detect`` (see :mod:`.detectors`).
+        frame (np.ndarray): The BGR frame.
+        dets (FaceDetections): The held faces.
+        iou_threshold (float): Overlap a new hit needs with its box.
+        margin (float): Search area around each box, in box sides.
+
+    Returns:
+        FaceDetections: The faces in the same order.
+    """
+    h, w = frame.shape[:2]
+    boxes, points, scores = (dets.boxes.copy(), dets.landmarks.copy(),
+                             dets.scores.copy())
+    for k, (x1, y1, x2, y2) in enumerate(dets.boxes):
+        mx, my = margin * (x2 - x1), margin * (y2 - y1)
+        a, b = int(max(0, x1 - mx)), int(max(0, y1 - my))
+        c, d = int(min(w, x2 + mx)), int(min(h, y2 + my))
+        if c - a < 8 or d - b < 8:
+            continue
+        hits = as_detections(detector.detect(frame[b:d, a:c]),
+                             type(detector).__name__)
+        if not len(hits):
+            continue
+        shifted = hits.boxes + np.array([a, b, a, b], np.float32)
+        iou = box_iou(dets.boxes[k:k + 1], shifted)[0]
+        j = int(np.argmax(iou))
+        if iou[j] >= iou_threshold:
+            boxes[k] = shifted[j]
+            points[k] = hits.landmarks[j] + np.array([a, b], np.float32)
+            scores[k] = hits.scores[j]
+    return FaceDetections(boxes, points, scores)
 
 
 def write_video(path: str, frames, fps: float = 10.0) -> str:

@@ -221,3 +221,39 @@ def test_nms():
     # IoU is 0.16 and 2 is not mostly inside 3 (it is the other way)
     assert keep.tolist() == [1, 3, 2]
     assert nms(boxes[:0], np.zeros(0)).tolist() == []
+
+
+def test_redetect_near_moves_held_boxes():
+    from mpa_fer_plugin.apis.face import FaceDetections
+    from mpa_fer_plugin.apis.face.video import redetect_near
+    det = HaarFaceDetector()
+    img = astronaut()
+    face = det.detect(img)
+    held = FaceDetections(
+        np.array([face.boxes[0] + [14, 10, 14, 10], [400, 400, 460, 460]],
+                 np.float32), np.full((2, 5, 2), np.nan, np.float32),
+        np.array([1.0, 1.0], np.float32))
+    moved = redetect_near(det, img, held)
+    assert np.abs(moved.boxes[0] - face.boxes[0]).max() < 3  # found again
+    assert np.isfinite(moved.landmarks[0, :2]).all()  # eyes, image pixels
+    assert np.abs(moved.landmarks[0, :2] - face.landmarks[0, :2]).max() < 3
+    assert moved.boxes[1].tolist() == [400, 400, 460, 460]  # kept
+
+
+def test_drawn_video_and_box_updates(infer_model, tmp_path):
+    from mpa_fer_plugin.apis.face import FERPipeline
+    spec = ev.expression_video(str(tmp_path / 'd.avi'), 0, frames=12,
+                               drawn=True, drift=60)
+    assert spec['true_flips'] == 4 and len(spec['boxes']) == 12
+    wh = np.diff(np.array(spec['boxes']).reshape(-1, 2, 2), axis=1)[:, 0]
+    assert np.allclose(wh, [64, 80])  # 0.8 x 100 px faces, 0.8 aspect
+    pipe = FERPipeline(model=infer_model, topk=1)
+    out = {}
+    for refine in (False, True):
+        out[refine] = ev.score_video(
+            pipe, spec['video'], spec['boxes'], spec['labels'],
+            str(tmp_path / f'r{int(refine)}.csv'), detect_every=6,
+            refine=refine)
+    # the faces drift; updated boxes follow them, held ones do not
+    assert out[True]['mean_iou'] > out[False]['mean_iou']
+    assert out[True]['rows'] >= out[False]['rows'] > 0
