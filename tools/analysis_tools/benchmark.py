@@ -33,6 +33,7 @@ Examples::
 import argparse
 import json
 import os.path as osp
+import shlex
 import sys
 import time
 from typing import List, Optional
@@ -143,8 +144,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
     args = parse_args(argv)
     start = time.time()
     res = run(args)
-    res['command'] = 'python tools/analysis_tools/benchmark.py ' + ' '.join(
-        sys.argv[1:] if argv is None else argv)
+    res['command'] = 'python tools/analysis_tools/benchmark.py ' + \
+        shlex.join(sys.argv[1:] if argv is None else argv)
     res['seconds'] = round(time.time() - start, 1)
     print(format_report(res))
     print(f'({res["seconds"]:.0f} s)')
