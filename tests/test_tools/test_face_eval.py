@@ -43,6 +43,8 @@ def test_face_eval_tool(tmp_path_factory, tiny_clip_spec, capsys):
     res = face_eval.main([
         world['config'], world['ckpt'], '--data-root', root,
         '--scene-kind', 'pasted', '--scenes', '2', '--per-scene', '2',
-        '--geometry', 'default', '--seeds', '--threads', '1'
+        '--geometry', 'default', '--seeds', '--threads', '1',
+        '--detector', '{"type": "haar", "blur": 0, "min_neighbors": 5}'
     ])
     assert res['scenes']['default']['faces'] == 4 and not res['video']
+    assert json.loads(res['args']['detector'])['blur'] == 0

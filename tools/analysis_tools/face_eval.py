@@ -57,7 +57,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--geometry', nargs='+',
                         default=['default', 'demo_64'])
     parser.add_argument('--calibrate-n', type=int, default=200)
-    parser.add_argument('--detector', default='haar')
+    parser.add_argument('--detector', default='haar',
+                        help='a name, or a JSON dict of settings, e.g. '
+                        '\'{"type": "haar", "blur": 0}\'')
     parser.add_argument('--seeds', type=int, nargs='*', default=[0, 1, 2, 3,
                                                                   4],
                         help='video seeds (none: skip the video)')
@@ -93,7 +95,9 @@ def main(argv: Optional[List[str]] = None) -> dict:
     opts = {f'{k}.dataset.data_root': args.data_root
             for k in ('train_dataloader', 'val_dataloader',
                       'test_dataloader')}
-    pipe = FERPipeline(args.config, args.checkpoint, detector=args.detector,
+    detector = (json.loads(args.detector)
+                if args.detector.lstrip().startswith('{') else args.detector)
+    pipe = FERPipeline(args.config, args.checkpoint, detector=detector,
                        cfg_options=opts)
     default = pipe.geometry
     geos = {}
