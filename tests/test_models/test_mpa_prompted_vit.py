@@ -279,3 +279,52 @@ def test_first_prompts_before_or_after_ln_pre(tiny_clip_spec, images,
     assert build(tiny_clip_spec, num_prompts=1).prompt_ln_pre is True
     with pytest.raises(TypeError, match="prompt_ln_pre='yes'"):
         build(tiny_clip_spec, prompt_ln_pre='yes')
+
+
+@pytest.mark.parametrize('with_cp', [False, True])
+def test_seq_first_same_features_and_gradients(tiny_clip_spec, images,
+                                               with_cp):
+    """The sequence-first layout changes no result (also under
+    checkpointing, whose backward re-runs the blocks) and leaves open_clip's
+    attention batch-first afterwards."""
+    torch.manual_seed(0)
+    a = build(tiny_clip_spec, num_prompts=2, seq_first=False)
+    b = build(tiny_clip_spec, num_prompts=2, seq_first=True,
+              with_cp=with_cp)
+    b.load_state_dict(a.state_dict())
+    outs, seen = [], []
+    for vit in (a, b):
+        attn0 = vit.visual.transformer.resblocks[0].attn
+        hook = attn0.register_forward_pre_hook(
+            lambda m, args: seen.append((vit.seq_first, m.batch_first)))
+        g, p = vit(images)
+        (g.square().sum() + p.mean()).backward()
+        hook.remove()
+        outs.append((g.detach(), p.detach(), vit.prompts.grad.clone()))
+        attn = vit.visual.transformer.resblocks[0].attn
+        assert vit.visual.transformer.batch_first and attn.batch_first
+    for x, y in zip(*outs):
+        torch.testing.assert_close(x, y, rtol=1e-5, atol=1e-6)
+    # the attention really ran sequence-first (and the backward's
+    # recomputation too, under checkpointing) only with seq_first
+    assert (False, True) in seen and (True, False) in seen
+    assert (True, True) not in seen
+    if with_cp:
+        assert seen.count((True, False)) == 2
+    # no gradients wanted: open_clip's layout (PyTorch's fused path)
+    seen.clear()
+    attn0 = b.visual.transformer.resblocks[0].attn
+    hook = attn0.register_forward_pre_hook(
+        lambda m, args: seen.append(m.batch_first))
+    with torch.no_grad():
+        b(images)
+    hook.remove()
+    assert seen == [True]
+    # and without prompts it is still open_clip's own image encoding
+    with torch.no_grad():
+        frozen = b.forward_frozen(images)[0]
+        ref = build(tiny_clip_spec, num_prompts=2,
+                    seq_first=False).forward_frozen(images)[0]
+    torch.testing.assert_close(frozen, ref, rtol=1e-5, atol=1e-6)
+    with pytest.raises(TypeError, match='seq_first'):
+        build(tiny_clip_spec, seq_first='yes')

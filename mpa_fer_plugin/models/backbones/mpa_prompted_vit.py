@@ -1,4 +1,5 @@
 """The frozen CLIP image tower with deep visual prompts (MPA-FER Eq. 5)."""
+from functools import partial
 from typing import Optional, Tuple, Union
 
 import torch
@@ -39,6 +40,21 @@ def _check_visual_tower(visual: nn.Module) -> None:
         raise NotImplementedError(
             f'unsupported vision transformer type '
             f'{type(visual.transformer).__name__}')
+
+
+def _seq_first_block(block: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Run an open_clip block built batch-first on sequence-first tokens.
+
+    Its ``nn.MultiheadAttention`` is switched to ``batch_first=False`` for
+    the call (LayerNorms, MLP and LayerScale act per token, so the rest of
+    the block is layout-agnostic) and switched back afterwards.
+    """
+    attn = block.attn
+    attn.batch_first = False
+    try:
+        return block(x)
+    finally:
+        attn.batch_first = True
 
 
 @MODELS.register_module()
@@ -97,6 +113,16 @@ class MPAPromptedViT(BaseModule):
             block). Applies only when the tokens need gradients (training
             the prompts); gradients are the same as without it.
             Defaults to False.
+        seq_first (bool): Run the blocks on a contiguous sequence-first
+            ``[L, B, W]`` layout (each block's ``nn.MultiheadAttention`` is
+            switched to ``batch_first=False`` for the call). open_clip's
+            batch-first attention transposes its input, and when the tokens
+            require gradients (training the prompts) the in-projection of
+            that strided view runs as a ``bmm`` with the weight expanded
+            over the tokens instead of one matrix product. Applies only
+            when the tokens require gradients (inference keeps PyTorch's
+            fused batch-first path). Same results up to float rounding;
+            False keeps open_clip's layout. Defaults to True.
         init_cfg (dict, optional): Only ``type='Pretrained'`` is allowed
             (others would overwrite the frozen CLIP). Defaults to None.
     """
@@ -110,6 +136,7 @@ class MPAPromptedViT(BaseModule):
                  patch_proj: str = 'ln_post_proj',
                  prompt_ln_pre: bool = True,
                  with_cp: Union[bool, int] = False,
+                 seq_first: bool = True,
                  init_cfg: Optional[dict] = None) -> None:
         check_init_cfg(init_cfg, type(self).__name__)
         super().__init__(init_cfg=init_cfg)
@@ -167,6 +194,9 @@ class MPAPromptedViT(BaseModule):
                 f'[0, {self.num_layers}] (blocks to checkpoint, from the '
                 'first)')
         self.with_cp = with_cp
+        if not isinstance(seq_first, bool):
+            raise TypeError(f'seq_first={seq_first!r} must be a bool')
+        self.seq_first = seq_first
         self.grid_size = tuple(visual.grid_size)
         if num_prompts > 0:
             self.prompts = nn.Parameter(
@@ -230,26 +260,44 @@ class MPAPromptedViT(BaseModule):
         n_p = self.num_prompts if use_prompts and self.prompts is not None \
             else 0
         batch = x.shape[0]
-        for i, block in enumerate(transformer.resblocks):
+        blocks = transformer.resblocks
+        attns = [b.attn for b in blocks
+                 if isinstance(getattr(b, 'attn', None),
+                               nn.MultiheadAttention)]
+        # Sequence-first inside the loop: natively (batch_first=False
+        # towers) or by switching batch-first attention during each block
+        # call (also its recomputation under checkpointing).
+        # Only when the tokens need gradients: without them PyTorch's
+        # batch-first attention takes its fused inference path.
+        needs_grad = torch.is_grad_enabled() and (
+            x.requires_grad or bool(n_p and self.prompts.requires_grad))
+        seq = not transformer.batch_first or (
+            self.seq_first and needs_grad and len(attns) == len(blocks))
+        switch = seq and transformer.batch_first
+        if seq:
+            x = x.transpose(0, 1).contiguous()  # [1 + N, B, W]
+        for i, block in enumerate(blocks):
             if n_p and i < self.prompt_depth:
                 prompts = self.prompts[i].to(x.dtype)
                 if i == 0 and self.prompt_ln_pre:
                     # == concatenating P^1 before ln_pre (IVLP/MaPLe):
                     # the LayerNorm normalises every token on its own.
                     prompts = self.visual.ln_pre(prompts)
-                prompts = prompts.expand(batch, -1, -1)
-                rest = x[:, 1:] if i == 0 else x[:, 1 + n_p:]
-                x = torch.cat([x[:, :1], prompts, rest], dim=1)
-            if not transformer.batch_first:
-                x = x.transpose(0, 1)
+                if seq:
+                    prompts = prompts.unsqueeze(1).expand(-1, batch, -1)
+                    rest = x[1:] if i == 0 else x[1 + n_p:]
+                    x = torch.cat([x[:1], prompts, rest], dim=0)
+                else:
+                    prompts = prompts.expand(batch, -1, -1)
+                    rest = x[:, 1:] if i == 0 else x[:, 1 + n_p:]
+                    x = torch.cat([x[:, :1], prompts, rest], dim=1)
+            fn = partial(_seq_first_block, block) if switch else block
             if (i < self.cp_layers or transformer.grad_checkpointing) \
                     and x.requires_grad and torch.is_grad_enabled():
-                x = checkpoint(block, x, use_reentrant=False)
+                x = checkpoint(fn, x, use_reentrant=False)
             else:
-                x = block(x)
-            if not transformer.batch_first:
-                x = x.transpose(0, 1)
-        return x
+                x = fn(x)
+        return x.transpose(0, 1) if seq else x
 
     def _to_joint(self, tokens: torch.Tensor, ln_post: bool) -> torch.Tensor:
         """Map tokens to the joint image-text space (ln_post + proj)."""
