@@ -214,6 +214,10 @@ def main(argv: Optional[List[str]] = None):
         raise ValueError('--save-path is required (where to write the CAM)')
     layers = [resolve_layer(model, p) for p in args.target_layers]
     backbone = model.backbone
+    # Grad-CAM needs input gradients, which would switch the blocks to the
+    # sequence-first training layout; keep open_clip's layout that the
+    # hooks below read.
+    backbone.seq_first = False
     reshape = vit_reshape_transform(
         backbone.num_extra_tokens, backbone.grid_size,
         backbone.visual.transformer.batch_first)
