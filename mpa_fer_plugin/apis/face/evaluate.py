@@ -227,6 +227,24 @@ def face_scene(specs: Sequence[dict], rng: np.random.Generator,
     return scene, np.asarray(boxes, np.float32).reshape(-1, 4)
 
 
+def _detect_and_match(pipeline, scene: np.ndarray, truth: np.ndarray,
+                      iou_threshold: float) -> tuple:
+    """Run the pipeline on one scene and match its boxes to the truth.
+
+    Returns:
+        tuple: ``(results, boxes [M, 4], matches, best_iou [len(truth)],
+        false_positives)``; ``matches[k]`` is the result index matched to
+        true face ``k`` or None, ``best_iou[k]`` its best IoU with any box.
+    """
+    res = pipeline(scene)
+    boxes = np.array([r['box'] for r in res], np.float64).reshape(-1, 4)
+    matches = match_boxes(boxes, truth, iou_threshold)
+    best = (box_iou(truth, boxes).max(axis=1) if len(boxes) else
+            np.zeros(len(truth)))
+    return res, boxes, matches, best, \
+        len(boxes) - sum(m is not None for m in matches)
+
+
 def evaluate_face_scenes(pipeline, specs: Sequence[dict], num_scenes: int,
                          per_scene: int = 5, seed: int = 0,
                          size: Tuple[int, int] = (400, 640),
@@ -278,15 +296,12 @@ def evaluate_face_scenes(pipeline, specs: Sequence[dict], num_scenes: int,
         group = used[s * per_scene:(s + 1) * per_scene]
         scene, truth = face_scene(group, np.random.default_rng([seed, 14, s]),
                                   size=size, face_heights=face_heights)
-        res = pipeline(scene)
+        res, boxes, matches, iou, n_fp = _detect_and_match(
+            pipeline, scene, truth, iou_threshold)
         if on_scene is not None:
             on_scene(s, scene, truth, res)
-        boxes = np.array([r['box'] for r in res], np.float64).reshape(-1, 4)
-        matches = match_boxes(boxes, truth, iou_threshold)
-        iou = (box_iou(truth, boxes).max(axis=1) if len(boxes) else
-               np.zeros(len(truth)))
         best += list(iou)
-        fp += len(boxes) - sum(m is not None for m in matches)
+        fp += n_fp
         crops = [align_face(scene, b, None, pipeline.geometry)[0]
                  for b in truth]
         true_pred = [r['pred_label'] for r in pipeline.classify(crops)]
@@ -440,14 +455,12 @@ def evaluate_scenes(pipeline, faces: Sequence[dict], num_scenes: int,
         scene, truth = make_scene([f['image'] for f in group], rng,
                                   size=size, face_sizes=face_sizes,
                                   face_box=[f['face_box'] for f in group])
-        res = pipeline(scene)
+        res, boxes, matches, iou, n_fp = _detect_and_match(
+            pipeline, scene, truth, iou_threshold)
         if on_scene is not None:
             on_scene(s, scene, truth, res)
-        boxes = np.array([r['box'] for r in res], np.float64).reshape(-1, 4)
-        matches = match_boxes(boxes, truth, iou_threshold)
-        iou = box_iou(truth, boxes)
-        best += list(iou.max(axis=1)) if len(boxes) else [0.0] * len(truth)
-        fp += len(boxes) - sum(m is not None for m in matches)
+        best += list(iou)
+        fp += n_fp
         for k, j in enumerate(matches):
             if j is not None:
                 found += 1
