@@ -23,7 +23,11 @@ are active for the stock mmpretrain tools (``tools/train.py``,
 2. **CPU-safe distributed launch.** mmengine's ``pytorch`` and ``slurm``
    launchers call ``torch.cuda.set_device``, which fails without CUDA. When
    CUDA is unavailable the shim initialises the process group with ``gloo``
-   instead (an ``nccl`` request is mapped to ``gloo``).
+   instead (an ``nccl`` request is mapped to ``gloo``). Either way, a process
+   group it creates is destroyed at interpreter exit (:func:`atexit`), as
+   torch asks: a gloo group left to interpreter finalisation can abort a
+   rank that has finished (``terminate called without an active
+   exception``, SIGABRT) after all its work is done.
 3. **DDP on CPU modules.** The Runner passes ``device_ids=[LOCAL_RANK]`` to
    ``MMDistributedDataParallel``, which torch rejects for CPU modules. When a
    wrapped module has no CUDA parameters the shim passes ``device_ids=None``.
@@ -49,6 +53,7 @@ are active for the stock mmpretrain tools (``tools/train.py``,
 
 All patches are idempotent and can be inspected through :data:`APPLIED`.
 """
+import atexit
 import copy
 import functools
 import os.path as osp
@@ -238,6 +243,24 @@ def _patch_plugin_hooks() -> None:
     APPLIED.append('plugin_safety_hooks')
 
 
+def destroy_process_group_at_exit() -> None:
+    """Destroy the default process group if one is still initialised.
+
+    Registered with :func:`atexit` by the launch shim once it has created a
+    group, so it runs while the interpreter is fully alive; a no-op when
+    the group was already destroyed (or never created).
+    """
+    import torch.distributed as torch_dist
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.destroy_process_group()
+
+
+def _destroy_at_exit_once() -> None:
+    if not getattr(destroy_process_group_at_exit, '_mpa_registered', False):
+        atexit.register(destroy_process_group_at_exit)
+        destroy_process_group_at_exit._mpa_registered = True
+
+
 def _patch_dist_init() -> None:
     import mmengine.dist.utils as dist_utils
     import torch.distributed as torch_dist
@@ -252,12 +275,14 @@ def _patch_dist_init() -> None:
 
     @functools.wraps(orig_pytorch)
     def init_dist_pytorch(backend, init_backend='torch', **kwargs):
+        _destroy_at_exit_once()
         if torch.cuda.is_available() or init_backend != 'torch':
             return orig_pytorch(backend, init_backend=init_backend, **kwargs)
         torch_dist.init_process_group(backend=_cpu_backend(backend), **kwargs)
 
     @functools.wraps(orig_slurm)
     def init_dist_slurm(backend, port=None, init_backend='torch', **kwargs):
+        _destroy_at_exit_once()
         if torch.cuda.is_available() or init_backend != 'torch':
             return orig_slurm(
                 backend, port=port, init_backend=init_backend, **kwargs)

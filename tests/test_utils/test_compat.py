@@ -66,6 +66,10 @@ def test_cpu_pytorch_launcher_and_ddp(monkeypatch):
     monkeypatch.setenv('MASTER_PORT', str(_free_port()))
     for key, value in dict(RANK='0', WORLD_SIZE='1', LOCAL_RANK='0').items():
         monkeypatch.setenv(key, value)
+    registered = []
+    monkeypatch.setattr(compat.atexit, 'register', registered.append)
+    monkeypatch.setattr(compat.destroy_process_group_at_exit,
+                        '_mpa_registered', False, raising=False)
     assert not torch_dist.is_initialized()
     init_dist('pytorch', backend='nccl')  # nccl is mapped to gloo on CPU
     try:
@@ -76,7 +80,12 @@ def test_cpu_pytorch_launcher_and_ddp(monkeypatch):
         out = wrapped(torch.ones(1, 2))
         assert out.shape == (1, 2)
     finally:
-        torch_dist.destroy_process_group()
+        # The group is destroyed at exit by the handler the launch
+        # registered (a gloo group left to finalisation can abort a rank).
+        assert registered == [compat.destroy_process_group_at_exit]
+        registered[0]()
+        assert not torch_dist.is_initialized()
+        registered[0]()  # a no-op once destroyed
 
 
 def test_version_ranges_warn_not_assert(monkeypatch):
