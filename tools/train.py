@@ -18,6 +18,10 @@ from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mpa_fer_plugin  # noqa: E402,F401  (registers parts, applies shims)
+from mpa_fer_plugin.utils.low_memory import (  # noqa: E402
+    enable_checkpointing,
+    reexec_low_memory,
+)
 from mpa_fer_plugin.utils.tool_utils import (  # noqa: E402
     add_launch_args,
     add_runtime_args,
@@ -44,6 +48,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         action='store_true',
         help='automatic mixed precision (MPAAmpOptimWrapper): bfloat16 '
         'autocast on CPU, float16 autocast with dynamic loss scaling on GPU')
+    parser.add_argument(
+        '--low-memory',
+        action='store_true',
+        help='activation checkpointing of the image tower '
+        '(model.backbone.with_cp=True) and, on glibc, an allocator that '
+        'returns freed activations to the system: the command restarts '
+        'itself with MALLOC_MMAP_THRESHOLD_=131072 and GLIBC_TUNABLES='
+        'glibc.malloc.hugetlb=1 (see mpa_fer_plugin.utils.low_memory)')
     parser.add_argument(
         '--no-validate',
         action='store_true',
@@ -97,6 +109,9 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.optim_wrapper.type = 'MPAAmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
+    if args.low_memory:
+        enable_checkpointing(cfg)
+
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None
@@ -125,6 +140,10 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    if args.low_memory and argv is None:
+        # glibc reads the allocator settings at start-up: restart with
+        # them (a no-op once they are set).
+        reexec_low_memory()
     apply_runtime_args(args)
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)

@@ -38,9 +38,13 @@ def test_train_resume_test_round_trip(small_world, tmp_path):
     assert state2 and all('ctx' in k or 'prompt' in k or 'proto' in k
                           for k in state2), sorted(state2)[:10]
 
+    assert 'with_cp=True' not in _log_text(work)
+    # Resume in the low-memory mode (checkpointing; the tool restarts
+    # itself with the allocator settings): same run, continued.
     run_tool([PY, 'tools/train.py', cfg, '--work-dir', work, '--resume',
-              '--cfg-options', 'train_cfg.max_epochs=3'])
+              '--low-memory', '--cfg-options', 'train_cfg.max_epochs=3'])
     assert 'resumed epoch: 2' in _log_text(work)
+    assert 'with_cp=True' in _log_text(work)
     state3 = _prompt_state(osp.join(work, 'epoch_3.pth'))
     assert any(not torch.equal(state2[k], state3[k]) for k in state2)
 

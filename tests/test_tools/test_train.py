@@ -72,3 +72,14 @@ def test_flexible_runner_is_honoured(small_world, tmp_path):
     assert (work / 'epoch_1.pth').is_file()
     log = next(work.glob('*/*.log')).read_text()
     assert 'FlexibleRunner' in log or 'strategy' in log.lower()
+
+
+def test_low_memory_switches_checkpointing_on(tmp_path):
+    assert not _merged([DEMO]).model.backbone.get('with_cp', False)
+    cfg = _merged([DEMO, '--low-memory'])
+    assert cfg.model.backbone.with_cp is True
+    plain = tmp_path / 'plain.py'
+    plain.write_text("model = dict(type='ImageClassifier', "
+                     "backbone=dict(type='ResNet', depth=18))\n")
+    with pytest.raises(ValueError, match='MPAPromptedViT.*ResNet'):
+        _merged([str(plain), '--low-memory'])
