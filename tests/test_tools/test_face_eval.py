@@ -48,3 +48,25 @@ def test_face_eval_tool(tmp_path_factory, tiny_clip_spec, capsys):
     ])
     assert res['scenes']['default']['faces'] == 4 and not res['video']
     assert json.loads(res['args']['detector'])['blur'] == 0
+
+
+def test_detection_only_needs_no_model(tmp_path, capsys):
+    out = str(tmp_path / 'd.json')
+    res = face_eval.main([
+        '--detection-only', '--detector', 'haar', '--scenes', '1',
+        '--per-scene', '2', '--scene-seeds', '0', '1', '--clutter-scenes',
+        '1', '--out', out, '--threads', '1'
+    ])
+    printed = capsys.readouterr().out
+    assert '| haar | ' in printed and ' of 4 (' in printed
+    with open(out) as f:
+        saved = json.load(f)
+    assert sorted(saved['detection']) == ['0', '1']
+    assert saved['detection']['0']['faces'] == 2
+    assert res['clutter']['scenes'] == 2
+    try:
+        face_eval.main(['--detector', 'haar'])
+    except SystemExit as e:
+        assert e.code == 2
+    else:
+        raise AssertionError('no model and no --detection-only: an error')

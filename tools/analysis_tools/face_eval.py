@@ -14,12 +14,17 @@ from ``--data-root`` instead (``evaluate_scenes``). Video: for every
 ``--seeds`` seed and ``--detect-every`` value, a 60-frame video of two
 faces changing expression (``expression_video``), per-frame vs smoothed
 label changes and accuracy, with paired 95 % intervals. Prints the tables;
-``--out`` writes everything as JSON.
+``--out`` writes everything as JSON. ``--detection-only`` runs just the
+detector on the same drawn scenes (and ``--clutter-scenes``): faces found,
+false positives and IoU, no model, so CONFIG and CHECKPOINT may be left
+out (``evaluate_detector_scenes``).
 
 Example::
 
     python tools/analysis_tools/face_eval.py configs/mpa_fer_demo.py \
         work_dirs/demo/epoch_10.pth --geometry default demo_64
+    python tools/analysis_tools/face_eval.py --detection-only \
+        --detector yuface --clutter-scenes 20
 """
 import argparse
 import json
@@ -38,8 +43,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Parse the command line."""
     from mpa_fer_plugin.utils.tool_utils import add_runtime_args
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('config')
-    parser.add_argument('checkpoint')
+    parser.add_argument('config', nargs='?')
+    parser.add_argument('checkpoint', nargs='?')
+    parser.add_argument('--detection-only', action='store_true',
+                        help='run only the detector on the drawn scenes '
+                        '(no model: CONFIG and CHECKPOINT are not needed)')
     parser.add_argument('--data-root', default='data/synthetic_fer',
                         help='the demo world (test faces, training frames)')
     parser.add_argument('--scene-kind', choices=('drawn', 'pasted'),
@@ -80,7 +88,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--work-dir', help='keep videos and CSVs here')
     parser.add_argument('--out', help='write all results as JSON')
     add_runtime_args(parser)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not args.detection_only and args.checkpoint is None:
+        parser.error('CONFIG and CHECKPOINT are needed unless '
+                     '--detection-only')
+    return args
 
 
 def main(argv: Optional[List[str]] = None) -> dict:
@@ -97,6 +109,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
                       'test_dataloader')}
     detector = (json.loads(args.detector)
                 if args.detector.lstrip().startswith('{') else args.detector)
+    if args.detection_only:
+        return _write(args, detection_only(args, detector))
     pipe = FERPipeline(args.config, args.checkpoint, detector=detector,
                        cfg_options=opts)
     default = pipe.geometry
@@ -179,6 +193,27 @@ def main(argv: Optional[List[str]] = None) -> dict:
             runs=runs, paired=ev.paired_video_table(runs))
         print(ev.video_row(name, runs), flush=True)
     return _write(args, results)
+
+
+def detection_only(args: argparse.Namespace, detector) -> dict:
+    """Faces found by the detector alone on the drawn scenes."""
+    from mpa_fer_plugin.apis.face import build_face_detector
+    from mpa_fer_plugin.apis.face import detection_eval as de
+    from mpa_fer_plugin.apis.face import evaluate as ev
+    det = build_face_detector(detector)
+    specs = ev.world_face_specs(args.split)
+    runs = {seed: de.evaluate_detector_scenes(det, specs, args.scenes,
+                                              args.per_scene, seed)
+            for seed in args.scene_seeds} if args.scenes else {}
+    results = dict(args=vars(args), detection=runs)
+    if args.clutter_scenes:
+        results['clutter'] = ev.clutter_false_positives(
+            det, args.clutter_scenes, args.scene_seeds)
+    if runs:
+        print(de.DETECTION_HEADER)
+        print(de.detection_row(args.detector, runs, results.get('clutter')),
+              flush=True)
+    return results
 
 
 def _write(args, results: dict) -> dict:

@@ -21,6 +21,9 @@ The default, ``'HaarFaceDetector'``, needs nothing but OpenCV 4.x: its
 wheels ship the Haar cascades under ``cv2.data.haarcascades`` (OpenCV 5.0
 dropped them). ``'MTCNNFaceDetector'`` wraps facenet-pytorch's MTCNN (5
 landmarks, weights inside its wheel); it is imported only when built.
+``'YuFaceDetector'`` (:mod:`.yuface_detector`) wraps libfacedetection's
+CNN from the ``yuface`` wheel (5 landmarks, weights compiled in); it too
+imports its package only when built.
 """
 import os.path as osp
 from typing import Any, NamedTuple, Optional, Sequence, Tuple, Union
@@ -38,7 +41,8 @@ LANDMARK_NAMES = ('left_eye', 'right_eye', 'nose', 'mouth_left',
 
 #: Short names accepted by :func:`build_face_detector`.
 ALIASES = {'haar': 'HaarFaceDetector', 'mtcnn': 'MTCNNFaceDetector',
-           'none': 'WholeImageDetector', 'whole': 'WholeImageDetector'}
+           'yuface': 'YuFaceDetector', 'none': 'WholeImageDetector',
+           'whole': 'WholeImageDetector'}
 #: Named settings of a registered detector (:func:`build_face_detector`).
 PRESETS = {'haar_classic': dict(type='HaarFaceDetector', equalize=True,
                                 blur=0.0, min_neighbors=5)}
@@ -362,8 +366,10 @@ def build_face_detector(spec: DetectorSpec = None) -> Any:
     """Build a face detector from a name, a config dict or an object.
 
     Args:
-        spec: None (the default Haar detector); a registered name or an
-            alias (``'haar'``, ``'mtcnn'``, ``'none'``); a dict with
+        spec: None (the default Haar detector); ``'auto'`` (``'yuface'``
+            when its package imports, else ``'haar'``); a registered name
+            or an alias (``'haar'``, ``'yuface'``, ``'mtcnn'``,
+            ``'none'``); a dict with
             ``type`` and the constructor's arguments; a name of
             :data:`PRESETS` (``'haar_classic'``); or any object with a
             ``detect(image)`` method (returned as it is).
@@ -373,6 +379,10 @@ def build_face_detector(spec: DetectorSpec = None) -> Any:
     """
     if spec is None:
         spec = 'HaarFaceDetector'
+    if isinstance(spec, str) and spec.lower() == 'auto':
+        import importlib.util
+        spec = ('YuFaceDetector' if importlib.util.find_spec('yuface')
+                else 'HaarFaceDetector')
     if isinstance(spec, str):
         spec = dict(PRESETS.get(spec.lower(), dict(type=spec)))
     if isinstance(spec, dict):
@@ -392,3 +402,7 @@ def build_face_detector(spec: DetectorSpec = None) -> Any:
         raise TypeError(f'a face detector needs a detect(image) method; '
                         f'got {type(spec).__name__}')
     return spec
+
+
+# Registers YuFaceDetector (imports yuface only when it is built).
+from . import yuface_detector  # noqa: E402,F401
