@@ -14,7 +14,9 @@ threshold (up to 32 MiB) and serves later blocks of that size from the
 heap, which it rarely gives back. A spec's ``mmap_threshold`` sets
 ``MALLOC_MMAP_THRESHOLD_`` in the subprocess (a fixed threshold: blocks
 above it are mapped and unmapped on free), which measures closer to the
-live tensors; the step times show what it costs.
+live tensors; the step times show what it costs. A spec's ``low_memory``
+runs the process as ``tools/train.py --low-memory`` does (the allocator
+settings of :mod:`mpa_fer_plugin.utils.low_memory`).
 """
 import json
 import os
@@ -24,6 +26,7 @@ import sys
 import time
 from typing import Dict, Optional
 
+from ..utils.low_memory import low_memory_env
 from .models import ROOT
 
 _MARK = 'MEMORY_RESULT '
@@ -63,7 +66,7 @@ def measure(spec: dict) -> Dict[str, int]:
             :data:`~.models.MODEL_CONFIGS` or ``'full'``), ``clip`` (spec),
             ``batch``, ``device``, ``threads``, and optionally ``with_cp``,
             ``amp``, ``topk``, ``steps`` (default 2), ``mmap_threshold``
-            (used by :func:`measure_in_subprocess`).
+            and ``low_memory`` (used by :func:`measure_in_subprocess`).
 
     Returns:
         dict: ``peak_rss_bytes``, ``rss_after_build_bytes``,
@@ -139,6 +142,8 @@ def measure_in_subprocess(spec: dict, timeout: float = 3600) -> Dict:
                                                              ''))
     if spec.get('threads'):
         env['OMP_NUM_THREADS'] = str(spec['threads'])
+    if spec.get('low_memory'):
+        env = low_memory_env(env)
     if spec.get('mmap_threshold'):
         env['MALLOC_MMAP_THRESHOLD_'] = str(int(spec['mmap_threshold']))
     proc = subprocess.run(

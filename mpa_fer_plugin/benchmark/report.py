@@ -1,8 +1,14 @@
 """Render the benchmark results: the target ratios first, then the tables."""
-from typing import Dict, List
+import statistics
+from typing import Dict, List, Optional
 
 #: The RSS ratio measured with ``MALLOC_MMAP_THRESHOLD_`` set.
 MMAP_RATIO = 'checkpointing / none: peak RSS, fixed mmap threshold'
+#: The memory variant run as ``tools/train.py --low-memory`` runs.
+LOW_MEMORY = 'MPA-FER --low-memory'
+#: Its ratios to plain MPA-FER (own processes, default allocator).
+LOW_MEMORY_RSS = '--low-memory / none: peak RSS'
+LOW_MEMORY_TIME = '--low-memory / none: step time'
 #: Target ratios of issue 16 (``<=``); None: reported, no target.
 TARGETS = {
     'predict / zero-shot': 1.05,
@@ -10,12 +16,40 @@ TARGETS = {
     'checkpointing / none: peak RSS': 0.4,
     'checkpointing / none: peak RSS, fixed mmap threshold': 0.4,
     'checkpointing / none: step time': 1.35,
+    LOW_MEMORY_RSS: 0.4,
+    LOW_MEMORY_TIME: 1.35,
     'bf16 / fp32 train step': None,
     'compiled / eager train step': None,
     'compiled / eager inference': None,
     'ONNX fp32 / predict': None,
     'ONNX int8 / predict': None,
 }
+
+
+def median_peak(entry: dict) -> float:
+    """Median peak RSS (bytes) of a memory variant over its rounds."""
+    rounds = entry.get('rounds') or [entry]
+    return statistics.median(r['peak_rss_bytes'] for r in rounds)
+
+
+def _steady_step(m: dict) -> float:
+    steps = m.get('step_s') or [float('nan')]
+    return statistics.median(steps[1:] if len(steps) > 1 else steps)
+
+
+def process_step_ratio(entry: dict, base: dict) -> Optional[float]:
+    """Median over rounds of the step-time ratio of two memory variants.
+
+    Each process's step time is the median of its steps after the first
+    (the only one when it ran one); round ``i`` of ``entry`` is paired with
+    round ``i`` of ``base``.
+    """
+    pairs = list(zip(entry.get('rounds') or [entry],
+                     base.get('rounds') or [base]))
+    if not pairs:
+        return None
+    return statistics.median(_steady_step(a) / _steady_step(b)
+                             for a, b in pairs)
 
 
 def _mib(n: float) -> str:
@@ -68,14 +102,20 @@ def _memory_table(mem: dict, key: str) -> List[str]:
     cuda = any('cuda_peak_bytes' in m for m in variants.values())
     how = '' if key == 'variants' else (
         f', MALLOC_MMAP_THRESHOLD_={mem["mmap_threshold"]}')
+    rounds = mem.get('rounds', 1)
+    per = '' if rounds == 1 else f', {rounds} rounds: median, min-max'
     lines = ['', f'| peak memory, own process (batch {mem["batch"]}, '
-             f'{mem["steps"]} steps{how}) | peak RSS MiB | RSS after build '
-             'MiB | step increase MiB | last step s |' + (
+             f'{mem["steps"]} steps{how}{per}) | peak RSS MiB | RSS after '
+             'build MiB | step increase MiB | last step s |' + (
                  ' CUDA peak MiB |' if cuda else ''),
              '|---|---|---|---|---|' + ('---|' if cuda else '')]
     for name, m in variants.items():
         step = m.get('step_s') or [float('nan')]
-        row = (f'| {name} | {_mib(m["peak_rss_bytes"])} | '
+        peak = _mib(median_peak(m))
+        if len(m.get('rounds') or []) > 1:
+            peaks = [r['peak_rss_bytes'] for r in m['rounds']]
+            peak += f' ({_mib(min(peaks))}-{_mib(max(peaks))})'
+        row = (f'| {name} | {peak} | '
                f'{_mib(m.get("rss_after_build_bytes") or 0)} | '
                f'{_mib(m.get("step_rss_increase_bytes") or 0)} | '
                f'{step[-1]:,.2f} |')
@@ -164,11 +204,15 @@ def target_ratios(res: Dict) -> Dict:
         value = table.get(key)
         return value if field is None or value is None else value[field]
 
-    def cp_ratio(variants):
-        if 'MPA-FER + checkpointing' in variants and 'MPA-FER' in variants:
-            return (variants['MPA-FER + checkpointing']['peak_rss_bytes'] /
-                    variants['MPA-FER']['peak_rss_bytes'])
+    def cp_ratio(variants, name='MPA-FER + checkpointing'):
+        if name in variants and 'MPA-FER' in variants:
+            return (median_peak(variants[name]) /
+                    median_peak(variants['MPA-FER']))
         return None
+
+    low_time = None
+    if LOW_MEMORY in mem and 'MPA-FER' in mem:
+        low_time = process_step_ratio(mem[LOW_MEMORY], mem['MPA-FER'])
 
     compiled_inf = None
     if 'MPA-FER compiled logits' in inf:
@@ -182,6 +226,8 @@ def target_ratios(res: Dict) -> Dict:
             'variants_mmap', {})),
         'checkpointing / none: step time': get(
             vs_mpa, 'MPA-FER + checkpointing'),
+        LOW_MEMORY_RSS: cp_ratio(mem, LOW_MEMORY),
+        LOW_MEMORY_TIME: low_time,
         'bf16 / fp32 train step': get(vs_mpa, 'MPA-FER bf16 autocast'),
         'compiled / eager train step': get(vs_mpa, 'MPA-FER compiled'),
         'compiled / eager inference': compiled_inf,

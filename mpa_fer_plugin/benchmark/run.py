@@ -24,7 +24,14 @@ from .models import (
     save_random_clip,
     zero_shot_text_features,
 )
-from .report import MMAP_RATIO, target_ratios
+from .report import (
+    LOW_MEMORY,
+    LOW_MEMORY_RSS,
+    LOW_MEMORY_TIME,
+    MMAP_RATIO,
+    median_peak,
+    target_ratios,
+)
 from .timing import summarize, time_interleaved
 
 #: Execution modes of MPA-FER, each timed against MPA-FER at its batch.
@@ -34,6 +41,7 @@ MODES = ('MPA-FER + checkpointing', 'MPA-FER bf16 autocast',
 MEMORY_VARIANTS = {
     'MPA-FER': dict(variant='MPA-FER'),
     'MPA-FER + checkpointing': dict(variant='MPA-FER', with_cp=True),
+    LOW_MEMORY: dict(variant='MPA-FER', with_cp=True, low_memory=True),
     'MPA-FER bf16 autocast': dict(variant='MPA-FER', amp=True),
     'IVLP': dict(variant='IVLP'),
     'CoOp': dict(variant='CoOp'),
@@ -64,11 +72,20 @@ def load() -> str:
 
 
 def _memory(args, spec: dict, device: torch.device, log) -> Dict:
+    """Each memory variant in its own process, ``--memory-rounds`` times.
+
+    Rounds alternate the order of the variants (reversed on every second
+    round), so a drift in the machine's load does not favour one. A
+    variant's entry is its first round's result plus ``rounds``, the
+    results of every round.
+    """
     steps = getattr(args, 'memory_steps', None) or 1
+    rounds = getattr(args, 'memory_rounds', None) or 1
     thresholds = [None]
     if getattr(args, 'mmap_threshold', None):
         thresholds.append(args.mmap_threshold)
-    out = dict(batch=args.memory_batch, steps=steps, variants={})
+    out = dict(batch=args.memory_batch, steps=steps, rounds=rounds,
+               variants={})
     for threshold in thresholds:
         key = 'variants' if threshold is None else 'variants_mmap'
         out[key] = {}
@@ -76,17 +93,23 @@ def _memory(args, spec: dict, device: torch.device, log) -> Dict:
             out['mmap_threshold'] = threshold
         how = '' if threshold is None else \
             f', MALLOC_MMAP_THRESHOLD_={threshold}'
-        for name in args.memory_variants:
-            log(f'peak memory of {name} (own process, batch '
-                f'{args.memory_batch}{how})')
-            cfg = dict(MEMORY_VARIANTS[name], clip=spec,
-                       batch=args.memory_batch, device=str(device),
-                       threads=torch.get_num_threads(),
-                       topk=4 if args.quick else None, steps=steps,
-                       mmap_threshold=threshold)
-            out[key][name] = measure_in_subprocess(cfg)
-            log(f'peak memory of {name}{how}: '
-                f'{out[key][name]["peak_rss_bytes"] / 2**30:.2f} GiB')
+        names = list(args.memory_variants)
+        if threshold is not None:  # has its own allocator settings
+            names = [n for n in names if n != LOW_MEMORY]
+        for r in range(rounds):
+            for name in (names if r % 2 == 0 else names[::-1]):
+                log(f'peak memory of {name} (own process, batch '
+                    f'{args.memory_batch}{how}, round {r + 1}/{rounds})')
+                cfg = dict(MEMORY_VARIANTS[name], clip=spec,
+                           batch=args.memory_batch, device=str(device),
+                           threads=torch.get_num_threads(),
+                           topk=4 if args.quick else None, steps=steps,
+                           mmap_threshold=threshold)
+                m = measure_in_subprocess(cfg)
+                entry = out[key].setdefault(name, dict(m, rounds=[]))
+                entry['rounds'].append(m)
+                log(f'peak memory of {name}{how}: '
+                    f'{m["peak_rss_bytes"] / 2**30:.2f} GiB')
     return out
 
 
@@ -330,12 +353,21 @@ def _notes(res: dict) -> Dict[str, str]:
              'compiled / eager inference': f' (batch {big})',
              'ONNX fp32 / predict': f' (batch {big})',
              'ONNX int8 / predict': f' (batch {big})'}
-    for key, ratio in (('variants', 'checkpointing / none: peak RSS'),
-                       ('variants_mmap', MMAP_RATIO)):
+    for key, ratio, name in (
+            ('variants', 'checkpointing / none: peak RSS',
+             'MPA-FER + checkpointing'),
+            ('variants_mmap', MMAP_RATIO, 'MPA-FER + checkpointing'),
+            ('variants', LOW_MEMORY_RSS, LOW_MEMORY)):
         v = (mem or {}).get(key, {})
-        if 'MPA-FER + checkpointing' in v and 'MPA-FER' in v:
-            cp = v['MPA-FER + checkpointing']['peak_rss_bytes'] / 2**30
+        if name in v and 'MPA-FER' in v:
+            cp = median_peak(v[name]) / 2**30
             notes[ratio] = (f' (batch {mem["batch"]}: {cp:.2f} / '
-                            f'{v["MPA-FER"]["peak_rss_bytes"] / 2**30:.2f}'
+                            f'{median_peak(v["MPA-FER"]) / 2**30:.2f}'
                             ' GiB)')
+    v = (mem or {}).get('variants', {})
+    if LOW_MEMORY in v and 'MPA-FER' in v:
+        notes[LOW_MEMORY_TIME] = (
+            f' (batch {mem["batch"]}, own processes, '
+            f'{len(v[LOW_MEMORY]["rounds"])} rounds, median step after '
+            'the first of each process)')
     return copy.deepcopy(notes)

@@ -62,5 +62,11 @@ def test_subprocess_gets_the_threshold_and_threads(monkeypatch):
     assert seen['env']['OMP_NUM_THREADS'] == '1'
     assert seen['cmd'][1:3] == ['-m', 'mpa_fer_plugin.benchmark.memory']
     seen.clear()
+    monkeypatch.delenv('GLIBC_TUNABLES', raising=False)
     memory.measure_in_subprocess(dict(variant='MPA-FER'))
     assert 'MALLOC_MMAP_THRESHOLD_' not in seen['env']
+    assert 'GLIBC_TUNABLES' not in seen['env']
+    # The --low-memory variant runs with train.py --low-memory's settings.
+    memory.measure_in_subprocess(dict(variant='MPA-FER', low_memory=True))
+    assert seen['env']['MALLOC_MMAP_THRESHOLD_'] == '131072'
+    assert seen['env']['GLIBC_TUNABLES'] == 'glibc.malloc.hugetlb=1'

@@ -2,10 +2,15 @@
 import pytest
 
 from mpa_fer_plugin.benchmark.report import (
+    LOW_MEMORY,
+    LOW_MEMORY_RSS,
+    LOW_MEMORY_TIME,
     MMAP_RATIO,
     TARGETS,
     format_report,
     headline,
+    median_peak,
+    process_step_ratio,
     target_ratios,
 )
 
@@ -136,3 +141,36 @@ def test_memory_only_results():
     assert '| inference |' not in text and '| model |' not in text
     assert '| peak memory, own process' in text
     assert 'predict / zero-shot: not measured' in text
+
+
+def test_low_memory_ratios_pair_rounds():
+    res = _results()
+
+    def proc(peak_gib, steps):
+        return dict(peak_rss_bytes=int(peak_gib * 2**30),
+                    rss_after_build_bytes=2**30, step_s=steps)
+    base = [proc(10, [70.0, 40.0, 42.0]), proc(11, [60.0, 50.0])]
+    low = [proc(3, [90.0, 48.0, 46.0]), proc(4, [99.0, 55.0])]
+    mem = res['memory']
+    mem['rounds'] = 2
+    mem['variants']['MPA-FER'] = dict(base[0], rounds=base)
+    mem['variants'][LOW_MEMORY] = dict(low[0], rounds=low)
+    assert median_peak(mem['variants']['MPA-FER']) == 10.5 * 2**30
+    assert median_peak(dict(peak_rss_bytes=5)) == 5  # results without rounds
+    # Steps after the first of each process; round i paired with round i.
+    assert process_step_ratio(mem['variants'][LOW_MEMORY],
+                              mem['variants']['MPA-FER']) == \
+        pytest.approx((47.0 / 41.0 + 55.0 / 50.0) / 2)
+    ratios = target_ratios(res)
+    assert ratios[LOW_MEMORY_RSS] == pytest.approx(3.5 / 10.5)
+    assert ratios[LOW_MEMORY_TIME] == pytest.approx(
+        (47.0 / 41.0 + 55.0 / 50.0) / 2)
+    # Checkpointing's own RSS ratio now uses the median baseline.
+    assert ratios['checkpointing / none: peak RSS'] == pytest.approx(
+        3 / 10.5)
+    res['ratios'] = ratios
+    text = format_report(res)
+    assert f'{LOW_MEMORY_RSS}: 0.333  [<= 0.4: met]' in text
+    assert f'{LOW_MEMORY_TIME}: 1.123  [<= 1.35: met]' in text
+    assert '2 rounds: median, min-max) |' in text
+    assert '| MPA-FER | 10,752 (10,240-11,264) |' in text

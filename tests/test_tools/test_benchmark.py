@@ -99,11 +99,13 @@ def test_quick_run_reports_every_figure(benchmark, tmp_path, capsys):
     ratios = res['ratios']
     measured = set(ratios) - {
         'checkpointing / none: peak RSS',
-        'checkpointing / none: peak RSS, fixed mmap threshold'}
+        'checkpointing / none: peak RSS, fixed mmap threshold',
+        '--low-memory / none: peak RSS', '--low-memory / none: step time'}
     assert all(ratios[k] > 0 for k in measured)
     # Only one memory variant ran: the RSS ratio is reported as missing
     # (its arithmetic is tested in tests/test_benchmark/test_report.py).
     assert ratios['checkpointing / none: peak RSS'] is None
+    assert ratios['--low-memory / none: peak RSS'] is None
     assert 'checkpointing / none: peak RSS: not measured' in printed
     assert 'bf16 / fp32 train step: ' in printed and '(batch 1)' in printed
     # The ratios come first, then the tables.

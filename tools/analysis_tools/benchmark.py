@@ -83,6 +83,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--memory-steps', type=int, default=1,
                         help='training steps per memory process (the last '
                         'one is timed too; default: 1)')
+    parser.add_argument('--memory-rounds', type=int, default=1,
+                        help='processes per memory variant, in alternating '
+                        'order (the --low-memory step-time ratio pairs '
+                        'them; default: 1)')
     parser.add_argument('--memory-only', action='store_true',
                         help='measure only the peak memory (and '
                         '--demo-seeds), no timing')
