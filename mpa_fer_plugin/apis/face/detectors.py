@@ -306,9 +306,12 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou: float = 0.3
 class MTCNNFaceDetector:
     """facenet-pytorch's MTCNN (optional; 5 landmarks).
 
-    facenet-pytorch ships the MTCNN weights in its wheel but pins
-    ``torch<2.3`` and ``numpy<2``, so it is not part of the tested set and
-    is imported only here; install it in an environment of its own.
+    facenet-pytorch 2.6.0 ships the MTCNN weights in its wheel. Its
+    metadata pins ``torch<2.3`` and ``numpy<2``, but MTCNN runs on the
+    pinned torch 2.14 / numpy 2 when installed without its pins:
+    ``pip install --no-deps facenet-pytorch==2.6.0 requests`` (checked
+    2026-12-02; it is not part of the tested set, and is imported only
+    here).
 
     Args:
         min_face_size (int): Smallest face in pixels. Defaults to 20.
@@ -327,9 +330,9 @@ class MTCNNFaceDetector:
         except ImportError as e:
             raise ImportError(
                 'MTCNNFaceDetector needs facenet-pytorch (`pip install '
-                'facenet-pytorch`; it pins torch<2.3 and numpy<2, so use a '
-                'separate environment), or use the default '
-                "detector='haar'") from e
+                '--no-deps facenet-pytorch==2.6.0 requests`: its pins '
+                'torch<2.3 and numpy<2 are not needed for MTCNN), or use '
+                "detector='yuface' or 'haar'") from e
         self.mtcnn = MTCNN(keep_all=True, min_face_size=min_face_size,
                            thresholds=list(thresholds), device=device)
         self.min_score = min_score

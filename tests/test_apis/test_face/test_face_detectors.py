@@ -94,7 +94,7 @@ def test_missing_cascades_and_mtcnn(tmp_path):
     try:
         import facenet_pytorch  # noqa: F401
     except ImportError:
-        with pytest.raises(ImportError, match='pip install facenet-pytorch'):
+        with pytest.raises(ImportError, match='--no-deps facenet-pytorch'):
             build_face_detector('mtcnn')
     else:  # pragma: no cover - not in the CI set
         pytest.skip('facenet-pytorch is installed')
