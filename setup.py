@@ -50,7 +50,11 @@ setup(
         # Face detection (mpa_fer_plugin.apis.face): the default Haar
         # detector needs the cascades of OpenCV 4.x (5.0 dropped them).
         # If another package pulls opencv-python-headless, pin it <5 too.
-        'face': ['opencv-python>=4.5,<5'],
+        # yuface (the 'auto' detector's first choice; weights compiled in)
+        # has wheels for CPython <= 3.11 on Linux x86_64 and Windows only.
+        'face': ['opencv-python>=4.5,<5',
+                 'yuface==2023.5.1; python_version < "3.12" and '
+                 'platform_machine in "x86_64 AMD64"'],
         'cam': ['grad-cam>=1.5,<1.6'],
         # ONNX export and its onnxruntime check (tools/deployment); torch's
         # TorchScript-based exporter (dynamo=False) needs no onnxscript.
