@@ -89,4 +89,4 @@ randomness = dict(seed=0, deterministic=False)
 # Photos and videos (mpa_fer_plugin.apis.face): crop detected faces as the
 # demo frames frame them (crop side 1.15 face heights, chosen on scenes of
 # training faces; README "Photos and videos"), not as RAF-DB's aligned crops.
-face_geometry = 'demo_64'
+face_geometry = 'demo_64_auto'  # demo_64_yuface with yuface, else demo_64

@@ -1,14 +1,17 @@
 """Predict facial expressions of every face in photos with MPA-FER.
 
-Detects the faces of each image (default: OpenCV's Haar cascades, no
-download), aligns each one to the crop geometry the model was trained on
-and prints its box and top-k expressions. Images without a face give an
-empty list. ``--no-detect`` classifies the whole image as one face (for
-crops that are already aligned). ``--out`` writes JSON, ``--show-dir``
-draws boxes, labels and probability bars (small images are upscaled first
-so the text stays readable), ``--heatmap-dir`` CGLA patch heatmaps of the
-aligned crops. ``--classes`` scores other class names with the learned
-text context (experimental open-vocabulary scoring).
+Detects the faces of each image (default ``auto``: libfacedetection's CNN
+from the ``yuface`` wheel where it is installed, else OpenCV's Haar
+cascades with a warning; no download), aligns each one to the crop
+geometry the model was trained on and prints its box and top-k
+expressions. Images without a face give an empty list. ``--no-detect``
+classifies the whole image as one face (for crops that are already
+aligned). ``--out`` writes JSON (with the detector's class name per
+image), ``--show-dir`` draws boxes, labels and probability bars (small
+images are upscaled first so the text stays readable), ``--heatmap-dir``
+CGLA patch heatmaps of the aligned crops. ``--classes`` scores other
+class names with the learned text context (experimental open-vocabulary
+scoring).
 
 Examples::
 
@@ -56,8 +59,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--no-detect', action='store_true',
                         help='the whole image is one face (pre-aligned '
                         'crops; the behaviour before face detection)')
-    parser.add_argument('--detector', default='haar',
-                        help='face detector: haar (default), mtcnn (needs '
+    parser.add_argument('--detector', default='auto',
+                        help='face detector: auto (default: yuface where '
+                        'installed, else haar), yuface, haar, mtcnn (needs '
                         'facenet-pytorch) or a name registered in '
                         'mpa_fer_plugin.apis.face.FACE_DETECTORS')
     parser.add_argument('--geometry',
@@ -133,6 +137,7 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
         geometry=args.geometry, min_face=args.min_face,
         max_faces=args.max_faces)
     _check_args(args, pipe.classes)
+    detector = type(pipe.detector).__name__  # recorded per image
     if args.calibrate_on:
         crops = [load_image(p) for p in list_images(args.calibrate_on)]
         pipe.geometry = calibrate_geometry(pipe.detector, crops)
@@ -167,7 +172,7 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
             faces, crops = pipe.predict(img, return_crops=True,
                                         batch_size=args.batch_size)
         stem = osp.splitext(osp.basename(path))[0]
-        item = dict(image=path, faces=faces)
+        item = dict(image=path, detector=detector, faces=faces)
         if args.no_detect:  # flat fields, as before face detection
             item.update({k: faces[0][k] for k in (
                 'pred_label', 'pred_class', 'pred_score', 'topk',

@@ -54,8 +54,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         'near its box (off by default: measured no help on '
                         'the demo videos, at half the frame rate)')
     parser.add_argument('--max-frames', type=int, default=None)
-    parser.add_argument('--detector', default='haar',
-                        help='haar (default), mtcnn or a registered name')
+    parser.add_argument('--detector', default='auto',
+                        help='auto (default: yuface where installed, else '
+                        'haar), yuface, haar, mtcnn or a registered name')
     parser.add_argument('--geometry', help='crop geometry preset or JSON '
                         "file (default: from the config's dataset)")
     parser.add_argument('--min-face', type=int, default=0)
@@ -99,7 +100,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
           f"{summary['rows']} rows, {summary['fps']:.1f} frames/s "
           f"(video: {summary['fps_in']:.1f} fps); label changes "
           f"{summary['flips_raw']} per frame -> {summary['flips_smoothed']} "
-          'smoothed', flush=True)
+          f"smoothed; detector {summary['detector']}", flush=True)
     for key in ('video', 'csv'):
         if summary[key]:
             print(f'{key} written to {summary[key]}', flush=True)

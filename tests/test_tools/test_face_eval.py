@@ -1,4 +1,5 @@
 """tools/analysis_tools/face_eval.py: tables and JSON on a tiny world."""
+import importlib.util
 import json
 import os.path as osp
 import sys
@@ -10,6 +11,9 @@ sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(
 from mpa_world import get_world, load_tool  # noqa: E402
 
 face_eval = load_tool('analysis_tools/face_eval.py')
+#: What the default detector ('auto') builds here.
+AUTO = ('YuFaceDetector' if importlib.util.find_spec('yuface') else
+        'HaarFaceDetector')
 
 
 def test_face_eval_tool(tmp_path_factory, tiny_clip_spec, capsys):
@@ -35,6 +39,7 @@ def test_face_eval_tool(tmp_path_factory, tiny_clip_spec, capsys):
     runs = saved['scenes']['demo_64']['runs']
     assert sorted(runs) == ['0', '1'] and runs['0']['faces'] == 2
     assert saved['scenes']['demo_64']['geometry']['size'] == 64
+    assert saved['detector'] == AUTO and f'detector: {AUTO}' in printed
     run = saved['video']['5']['runs']['0']
     assert run['frames'] == 60 and run['true_flips'] == 4
     assert cv2.imread(str(tmp / 's.png')).shape == (400, 640, 3)
@@ -48,6 +53,7 @@ def test_face_eval_tool(tmp_path_factory, tiny_clip_spec, capsys):
     ])
     assert res['scenes']['default']['faces'] == 4 and not res['video']
     assert json.loads(res['args']['detector'])['blur'] == 0
+    assert res['detector'] == 'HaarFaceDetector'
 
 
 def test_detection_only_needs_no_model(tmp_path, capsys):
@@ -64,6 +70,7 @@ def test_detection_only_needs_no_model(tmp_path, capsys):
     assert sorted(saved['detection']) == ['0', '1']
     assert saved['detection']['0']['faces'] == 2
     assert res['clutter']['scenes'] == 2
+    assert saved['detector'] == 'HaarFaceDetector'
     try:
         face_eval.main(['--detector', 'haar'])
     except SystemExit as e:

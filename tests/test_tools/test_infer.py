@@ -1,4 +1,5 @@
 """tools/infer.py: faces per photo, --no-detect, JSON, heatmaps, errors."""
+import importlib.util
 import json
 import os
 import os.path as osp
@@ -14,6 +15,9 @@ sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(
 from mpa_world import ROOT, get_world, load_tool  # noqa: E402
 
 infer = load_tool('infer.py')
+#: What the default detector ('auto') builds here.
+AUTO = ('YuFaceDetector' if importlib.util.find_spec('yuface') else
+        'HaarFaceDetector')
 
 
 @pytest.fixture(scope='module')
@@ -136,7 +140,9 @@ def test_faces_in_photos(world, photos, tmp_path, capsys):
     truth = np.array([[90, 37.5, 136, 95]])
     assert box_iou(np.array([face['box']]), truth)[0, 0] >= 0.5
     assert face['crop']['geometry'] == 'rafdb_aligned'
-    assert len(face['topk']) == 2 and face['crop']['method'] in ('eyes', 'box')
+    assert portrait['detector'] == wall['detector'] == AUTO
+    assert len(face['topk']) == 2
+    assert face['crop']['method'] in ('landmarks5', 'eyes', 'box')
     assert sum(face['scores'].values()) == pytest.approx(1, abs=1e-5)
     printed = capsys.readouterr().out
     assert f"{wall['image']}: no face" in printed

@@ -1,5 +1,6 @@
 """tools/infer_video.py: CSV, annotated video and summary; bad videos."""
 import csv
+import importlib.util
 import json
 import os.path as osp
 import sys
@@ -39,6 +40,9 @@ def test_video_tool(world, tmp_path, capsys):
         '--out-summary', str(tmp_path / 's.json'), '--threads', '1'
     ])
     assert summary['frames'] == 6 and summary['tracks'] == 1
+    installed = importlib.util.find_spec('yuface') is not None
+    assert summary['detector'] == ('YuFaceDetector' if installed else
+                                   'HaarFaceDetector')  # 'auto'
     with open(out_csv, newline='') as f:
         rows = list(csv.DictReader(f))
     assert [int(r['frame']) for r in rows] == list(range(6))

@@ -65,8 +65,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--geometry', nargs='+',
                         default=['default', 'demo_64'])
     parser.add_argument('--calibrate-n', type=int, default=200)
-    parser.add_argument('--detector', default='haar',
-                        help='a name, or a JSON dict of settings, e.g. '
+    parser.add_argument('--detector', default='auto',
+                        help='auto (default: yuface where installed, else '
+                        'haar), a name, or a JSON dict of settings, e.g. '
                         '\'{"type": "haar", "blur": 0}\'')
     parser.add_argument('--seeds', type=int, nargs='*', default=[0, 1, 2, 3,
                                                                   4],
@@ -115,6 +116,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
                        cfg_options=opts)
     default = pipe.geometry
     geos = {}
+    print(f'detector: {type(pipe.detector).__name__}', flush=True)
 
     def geometry(name):
         if name not in geos:
@@ -127,7 +129,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
                     pipe.detector, [f['image'] for f in train])
             else:
                 from mpa_fer_plugin.apis.face import build_geometry
-                geos[name] = build_geometry(name)
+                geos[name] = build_geometry(
+                    name, detector=type(pipe.detector).__name__)
         return geos[name]
 
     def save_scene(index, scene, truth, res):
@@ -136,7 +139,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
                         exist_ok=True)
             cv2.imwrite(args.save_scene, scene)
 
-    results = dict(args=vars(args), scenes={}, video={})
+    results = dict(args=vars(args), detector=type(pipe.detector).__name__,
+                   scenes={}, video={})
     if not args.scenes:
         pass
     elif args.scene_kind == 'pasted':
@@ -205,13 +209,15 @@ def detection_only(args: argparse.Namespace, detector) -> dict:
     runs = {seed: de.evaluate_detector_scenes(det, specs, args.scenes,
                                               args.per_scene, seed)
             for seed in args.scene_seeds} if args.scenes else {}
-    results = dict(args=vars(args), detection=runs)
+    name = type(det).__name__
+    results = dict(args=vars(args), detector=name, detection=runs)
     if args.clutter_scenes:
         results['clutter'] = ev.clutter_false_positives(
             det, args.clutter_scenes, args.scene_seeds)
     if runs:
         print(de.DETECTION_HEADER)
-        print(de.detection_row(args.detector, runs, results.get('clutter')),
+        label = name if args.detector == 'auto' else args.detector
+        print(de.detection_row(label, runs, results.get('clutter')),
               flush=True)
     return results
 

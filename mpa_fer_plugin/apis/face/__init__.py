@@ -1,10 +1,10 @@
 """Photos and videos: face detection, alignment and per-face expressions.
 
-``FERPipeline(config, checkpoint, detector='haar')(image)`` returns one
-result per face; :func:`process_video` runs it over a video or a webcam.
-Detectors are registered in :data:`FACE_DETECTORS` (default: OpenCV's Haar
-cascades, no download); crops follow a :class:`CropGeometry` that matches
-the model's training crops.
+``FERPipeline(config, checkpoint)(image)`` returns one result per face;
+:func:`process_video` runs it over a video or a webcam. Detectors are
+registered in :data:`FACE_DETECTORS` (default ``'auto'``: the ``yuface``
+CNN where installed, else OpenCV's Haar cascades; no download); crops
+follow a :class:`CropGeometry` that matches the model's training crops.
 """
 from .align import (
     GEOMETRIES,

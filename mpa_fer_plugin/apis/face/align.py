@@ -22,7 +22,9 @@ Presets (:data:`GEOMETRIES`): ``'rafdb_aligned'`` (100 px, the crop of
 RAF-DB's ``Image/aligned``), ``'realigned_224'`` (the same framing at
 224 px, for models trained on faces re-aligned at 224) and
 ``'ferplus_48'``; ``'demo_64'`` frames a face as the demo model's
-64 px frames do (their tight end). RAF-DB does not
+64 px frames do (their tight end), ``'demo_64_yuface'`` the same for
+yuface's landmarks, and ``'demo_64_auto'`` (:data:`BY_DETECTOR`, the demo
+config's) picks one of the two by the detector. RAF-DB does not
 publish its alignment template; the
 presets use the common 5-point template of 112 px face crops (eye centres
 at 34 % and 66 % of the width, 46 % of the height), which is an
@@ -103,10 +105,27 @@ class CropGeometry:
 #: the side 1.15 was the best of 0.95-1.7 for the demo model on scenes of
 #: demo *training* faces (README, "Photos and videos").
 _DEMO_SIDE = 1.15
-_DEMO_TEMPLATE = tuple(
-    (0.5 + 0.8 * x / 2 / _DEMO_SIDE, 0.5 + y / 2 / _DEMO_SIDE)
-    for x, y in ((-0.37, -0.18), (0.37, -0.18), (0.0, 0.2), (-0.25, 0.5),
-                 (0.25, 0.5)))
+
+
+def _demo_template(points, side: float) -> Tuple[Tuple[float, float], ...]:
+    """Face-box points (half-widths, half-heights) in a demo frame."""
+    return tuple((0.5 + 0.8 * x / 2 / side, 0.5 + y / 2 / side)
+                 for x, y in points)
+
+
+_DEMO_TEMPLATE = _demo_template(
+    ((-0.37, -0.18), (0.37, -0.18), (0.0, 0.2), (-0.25, 0.5), (0.25, 0.5)),
+    _DEMO_SIDE)
+#: Where yuface puts its 5 points on the demo faces (median over the 479
+#: faces it found in scenes of demo *training* faces, scene seeds
+#: 100-104): eyes wider and higher, nose and mouth higher, mouth wider than
+#: the drawn features; its box is 0.93 x 0.92 of the face box, centred.
+#: The side 1.25 face heights was the best of 1.05, 1.15, 1.25, 1.35 for
+#: the demo model on those scenes (found faces right: 64.3, 66.8, 67.2,
+#: 61.4 %; ``demo_64``: 61.2 %; README, "Photos and videos").
+_YUFACE_POINTS = ((-0.402, -0.247), (0.423, -0.243), (-0.001, 0.106),
+                  (-0.334, 0.4), (0.347, 0.416))
+_YUFACE_SIDE = 1.25
 
 #: Named presets (see the module docstring).
 GEOMETRIES: Dict[str, CropGeometry] = {
@@ -118,26 +137,46 @@ GEOMETRIES: Dict[str, CropGeometry] = {
     # heights, centred to 2 %, measured on scenes of training faces).
     'demo_64': CropGeometry(64, _DEMO_TEMPLATE, box_scale=float(_DEMO_SIDE),
                             box_shift=0.0, name='demo_64'),
+    # The demo frames for yuface's 5 points (YuFaceDetector always gives
+    # them); the box terms frame a box as high as the face at the same
+    # side (the true-box crops of the evaluation; yuface's own box is 0.92
+    # face heights).
+    'demo_64_yuface': CropGeometry(
+        64, _demo_template(_YUFACE_POINTS, _YUFACE_SIDE),
+        box_scale=_YUFACE_SIDE, box_shift=0.0, name='demo_64_yuface'),
+}
+
+#: Presets that depend on the detector: name -> {detector class name:
+#: preset}, ``'*'`` for any other detector (:func:`build_geometry`).
+BY_DETECTOR: Dict[str, Dict[str, str]] = {
+    'demo_64_auto': {'YuFaceDetector': 'demo_64_yuface', '*': 'demo_64'},
 }
 
 GeometrySpec = Union[None, str, dict, CropGeometry]
 
 
-def build_geometry(spec: GeometrySpec, size: Optional[int] = None
-                   ) -> CropGeometry:
+def build_geometry(spec: GeometrySpec, size: Optional[int] = None,
+                   detector: Optional[str] = None) -> CropGeometry:
     """A :class:`CropGeometry` from a preset name, a JSON file or a dict.
 
     Args:
-        spec: None (``'rafdb_aligned'``), a name of :data:`GEOMETRIES`, a
-            ``.json`` file written by :func:`save_geometry`, a dict of the
-            fields, or a geometry.
+        spec: None (``'rafdb_aligned'``), a name of :data:`GEOMETRIES` or
+            :data:`BY_DETECTOR`, a ``.json`` file written by
+            :func:`save_geometry`, a dict of the fields, or a geometry.
         size (int, optional): Overrides the crop side.
+        detector (str, optional): Class name of the detector, for the
+            presets of :data:`BY_DETECTOR` (``'demo_64_auto'``:
+            ``'demo_64_yuface'`` for ``'YuFaceDetector'``, else
+            ``'demo_64'``).
 
     Returns:
         CropGeometry: The geometry.
     """
     if spec is None:
         spec = 'rafdb_aligned'
+    if isinstance(spec, str) and spec in BY_DETECTOR:
+        table = BY_DETECTOR[spec]
+        spec = table.get(detector or '', table['*'])
     if isinstance(spec, str):
         if spec in GEOMETRIES:
             spec = GEOMETRIES[spec]
@@ -168,7 +207,8 @@ def save_geometry(geometry: CropGeometry, path: str) -> str:
     return path
 
 
-def geometry_for_config(cfg) -> CropGeometry:
+def geometry_for_config(cfg, detector: Optional[str] = None
+                        ) -> CropGeometry:
     """The crop geometry that matches a model config's training data.
 
     A top-level ``face_geometry`` (preset name, JSON file or dict) wins.
@@ -179,13 +219,15 @@ def geometry_for_config(cfg) -> CropGeometry:
 
     Args:
         cfg (Config | dict): The model's config.
+        detector (str, optional): Class name of the detector (for a
+            ``face_geometry`` of :data:`BY_DETECTOR`).
 
     Returns:
         CropGeometry: The geometry.
     """
     explicit = cfg.get('face_geometry', None) if cfg is not None else None
     if explicit is not None:
-        return build_geometry(explicit)
+        return build_geometry(explicit, detector=detector)
     try:
         dataset = cfg['test_dataloader']['dataset']
     except (KeyError, TypeError):

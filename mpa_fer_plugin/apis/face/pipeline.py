@@ -45,11 +45,13 @@ class FERPipeline:
         config (str | Config): The model's config (or pass ``model``).
         checkpoint (str, optional): Its (prompt-only) checkpoint.
         detector: What :func:`~.detectors.build_face_detector` takes: None
-            or ``'haar'`` (default, OpenCV Haar cascades), ``'mtcnn'``,
+            or ``'auto'`` (default: ``'yuface'`` where it is installed, else
+            ``'haar'`` with a warning), ``'yuface'``, ``'haar'``, ``'mtcnn'``,
             ``'none'`` (the whole image is one face), a config dict or any
             object with ``detect(image)``.
-        geometry: Crop geometry (:func:`~.align.build_geometry`); None:
-            :func:`~.align.geometry_for_config` of the config.
+        geometry: Crop geometry (:func:`~.align.build_geometry`, given the
+            detector's class name); None: :func:`~.align.geometry_for_config`
+            of the config.
         topk (int): ``(class, score)`` pairs per face. Defaults to 3.
         max_faces (int, optional): Keep only the most confident faces.
         min_face (int): Drop faces whose box is smaller (pixels). Defaults
@@ -92,9 +94,10 @@ class FERPipeline:
                                            classnames=classnames)
         self.classes = tuple(self.inferencer.classes)
         self.detector = build_face_detector(detector)
+        name = type(self.detector).__name__
         self.geometry: CropGeometry = (
-            build_geometry(geometry) if geometry is not None else
-            geometry_for_config(getattr(model, '_config', None)))
+            build_geometry(geometry, detector=name) if geometry is not None
+            else geometry_for_config(getattr(model, '_config', None), name))
         if max_faces is not None and max_faces < 1:
             raise ValueError(f'max_faces={max_faces} must be >= 1')
         self.max_faces, self.min_face = max_faces, int(min_face)

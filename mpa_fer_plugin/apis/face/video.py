@@ -127,7 +127,9 @@ def process_video(pipeline, source: Source,
         dict: ``frames``, ``rows``, ``tracks``, ``fps_in`` (the video's
         frame rate), ``fps`` (frames processed per second), ``seconds``,
         ``flips_raw`` and ``flips_smoothed`` (label changes summed over
-        tracks) and the output paths.
+        tracks), ``detector`` (the detector's class name, None for a pipeline
+        without one) and the output
+        paths.
     """
     if detect_every < 1:
         raise ValueError(f'detect_every={detect_every} must be >= 1')
@@ -215,7 +217,9 @@ def process_video(pipeline, source: Source,
         seconds=seconds,
         flips_raw=sum(count_flips(v) for v in raw_labels.values()),
         flips_smoothed=sum(count_flips(v) for v in smooth_labels.values()),
-        video=out_video, csv=out_csv)
+        video=out_video, csv=out_csv,
+        detector=(type(pipeline.detector).__name__
+                  if hasattr(pipeline, 'detector') else None))
     print_log(f'{frames} frames, {summary["tracks"]} tracks, '
               f'{summary["fps"]:.1f} frames/s', logger='current')
     return summary

@@ -1,5 +1,6 @@
 """apis/face/align.py: similarity transforms, box crops, geometries."""
 import json
+import os.path as osp
 
 import cv2
 import numpy as np
@@ -124,3 +125,37 @@ def test_calibrate_geometry():
 
     with pytest.raises(ValueError, match='found no face in any of the 3'):
         calibrate_geometry(Blind(), crops)
+
+
+def test_demo_presets_by_detector():
+    from mmengine.config import Config
+
+    from mpa_fer_plugin.apis.face.align import BY_DETECTOR
+    old = GEOMETRIES['demo_64']  # unchanged: earlier results reproduce
+    assert old.template[0] == pytest.approx((0.5 - 0.8 * 0.37 / 2 / 1.15,
+                                             0.5 - 0.18 / 2 / 1.15))
+    assert (old.box_scale, old.box_shift) == (1.15, 0.0)
+    yu = GEOMETRIES['demo_64_yuface']
+    assert yu.size == 64 and yu.template != old.template
+    for det, name in (('YuFaceDetector', 'demo_64_yuface'),
+                      ('HaarFaceDetector', 'demo_64'), (None, 'demo_64')):
+        assert build_geometry('demo_64_auto', detector=det).name == name
+        cfg = dict(face_geometry='demo_64_auto')
+        assert geometry_for_config(cfg, det).name == name
+    assert set(BY_DETECTOR['demo_64_auto']) == {'YuFaceDetector', '*'}
+    # yuface's median points on a face box of height 100 land on the
+    # template, so the crop is `side` face heights high
+    box = np.array([100.0, 50.0, 180.0, 150.0])
+    from mpa_fer_plugin.apis.face.align import _YUFACE_POINTS, _YUFACE_SIDE
+    pts = np.array([140.0, 100.0]) + np.array(_YUFACE_POINTS) * [40, 50]
+    mat, method = face_transform(box, pts, yu)
+    assert method == 'landmarks5'
+    corners = _apply(mat, np.array([[100.0, 50.0], [180.0, 150.0]]))
+    np.testing.assert_allclose(corners[1] - corners[0],
+                               np.array([0.8, 1.0]) * 64 / _YUFACE_SIDE,
+                               atol=1e-6)
+    np.testing.assert_allclose(corners.mean(axis=0), [32, 32], atol=1e-6)
+    root = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
+        osp.abspath(__file__)))))
+    demo_cfg = Config.fromfile(osp.join(root, 'configs', 'mpa_fer_demo.py'))
+    assert demo_cfg.face_geometry == 'demo_64_auto'

@@ -15,7 +15,7 @@ from mpa_fer_plugin.apis.face import (
 
 
 def test_haar_finds_the_astronaut():
-    dets = build_face_detector().detect(astronaut())
+    dets = build_face_detector('haar').detect(astronaut())
     assert isinstance(dets, FaceDetections) and len(dets) == 1
     boxes, landmarks, scores = dets  # the interface is a 3-tuple
     assert boxes.shape == (1, 4) and landmarks.shape == (1, 5, 2)

@@ -166,7 +166,7 @@ def test_evaluate_face_scenes_counts_and_pairs(monkeypatch):
 
 
 def test_tuned_haar_defaults_and_classic_preset():
-    tuned, classic = build_face_detector(), build_face_detector(
+    tuned, classic = build_face_detector('haar'), build_face_detector(
         'haar_classic')
     assert (tuned.blur, tuned.equalize, tuned.min_neighbors) == (2.0, False,
                                                                  3)

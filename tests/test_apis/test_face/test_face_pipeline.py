@@ -1,4 +1,6 @@
 """apis/face/pipeline.py: several faces per image, crops, heatmaps."""
+import importlib.util
+
 import numpy as np
 import pytest
 from face_data import astronaut, astronaut_face_patch
@@ -13,7 +15,15 @@ from mpa_fer_plugin.apis.face import (
 
 @pytest.fixture(scope='module')
 def pipe(infer_model):
-    return FERPipeline(model=infer_model, topk=2)
+    # These tests are about the Haar detector's eyes and recall.
+    return FERPipeline(model=infer_model, detector='haar', topk=2)
+
+
+def test_default_detector_is_auto(infer_model):
+    installed = importlib.util.find_spec('yuface') is not None
+    pipe = FERPipeline(model=infer_model)
+    expected = 'YuFaceDetector' if installed else 'HaarFaceDetector'
+    assert pipe.describe()['detector'] == expected
 
 
 def test_several_faces_in_clutter(pipe, tmp_path):

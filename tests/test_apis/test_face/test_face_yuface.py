@@ -1,6 +1,7 @@
 """apis/face/yuface_detector.py: libfacedetection (yuface) detector."""
 import importlib.util
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -90,13 +91,25 @@ def test_missing_package_names_it(monkeypatch):
         build_face_detector('yuface')
 
 
-def test_auto_picks_yuface_when_installed(monkeypatch):
-    import importlib.util
+@needs_yuface
+def test_default_is_yuface_when_installed(recwarn):
+    for spec in (None, 'auto', 'AUTO'):
+        assert isinstance(build_face_detector(spec), YuFaceDetector)
+    assert not [w for w in recwarn if 'yuface' in str(w.message)]
 
+
+def test_default_falls_back_to_haar_with_one_warning(monkeypatch):
     from mpa_fer_plugin.apis.face import HaarFaceDetector
-    installed = importlib.util.find_spec('yuface') is not None
-    auto = build_face_detector('auto')
-    assert isinstance(auto, YuFaceDetector if installed else
-                      HaarFaceDetector)
-    monkeypatch.setattr(importlib.util, 'find_spec', lambda name: None)
-    assert isinstance(build_face_detector('AUTO'), HaarFaceDetector)
+    from mpa_fer_plugin.apis.face.detectors import YUFACE_MISSING
+    monkeypatch.setitem(sys.modules, 'yuface', None)  # import fails
+    for spec in (None, 'auto'):
+        with pytest.warns(UserWarning) as caught:
+            det = build_face_detector(spec)
+        assert isinstance(det, HaarFaceDetector)
+        assert [str(w.message) for w in caught] == [YUFACE_MISSING]
+    assert "pip install 'yuface==2023.5.1'" in YUFACE_MISSING
+    assert 'fewer faces' in YUFACE_MISSING
+    # naming a detector never warns
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        assert isinstance(build_face_detector('haar'), HaarFaceDetector)
