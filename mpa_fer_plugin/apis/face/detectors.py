@@ -20,15 +20,14 @@ with a ``detect`` method, or by passing any object that has one.
 The default, ``'auto'``, is ``'YuFaceDetector'`` (:mod:`.yuface_detector`:
 libfacedetection's CNN from the ``yuface`` wheel, 5 landmarks, weights
 compiled in; imported only when built) where ``yuface`` imports, else
-``'HaarFaceDetector'`` with one warning (:data:`YUFACE_MISSING`).
+``'HaarFaceDetector'`` with one warning
+(:data:`~.yuface_detector.YUFACE_MISSING`).
 ``'HaarFaceDetector'`` needs nothing but OpenCV 4.x: its wheels ship the
 Haar cascades under ``cv2.data.haarcascades`` (OpenCV 5.0 dropped them).
 ``'MTCNNFaceDetector'`` wraps facenet-pytorch's MTCNN (5 landmarks,
 weights inside its wheel); it is imported only when built.
 """
-import importlib
 import os.path as osp
-import warnings
 from typing import Any, NamedTuple, Optional, Sequence, Tuple, Union
 
 import cv2
@@ -46,14 +45,6 @@ LANDMARK_NAMES = ('left_eye', 'right_eye', 'nose', 'mouth_left',
 ALIASES = {'haar': 'HaarFaceDetector', 'mtcnn': 'MTCNNFaceDetector',
            'yuface': 'YuFaceDetector', 'none': 'WholeImageDetector',
            'whole': 'WholeImageDetector'}
-#: The warning of ``'auto'`` (the default) when ``yuface`` does not import.
-YUFACE_MISSING = (
-    "face detector 'auto': yuface is not installed, so the Haar cascades "
-    "are used, which find fewer faces (72.6 % of the README's drawn demo "
-    "test faces against 96.0 %, and more false positives); "
-    "`pip install 'yuface==2023.5.1'` (CPython 3.8-3.11, Linux x86_64 or "
-    "Windows) for the CNN detector, or pass detector='haar' to choose "
-    "Haar and silence this")
 #: Named settings of a registered detector (:func:`build_face_detector`).
 PRESETS = {'haar_classic': dict(type='HaarFaceDetector', equalize=True,
                                 blur=0.0, min_neighbors=5)}
@@ -376,31 +367,15 @@ class WholeImageDetector:
 DetectorSpec = Union[None, str, dict, Any]
 
 
-def auto_detector_name() -> str:
-    """What ``'auto'`` (the default detector) builds here.
-
-    Returns:
-        str: ``'YuFaceDetector'`` when ``yuface`` imports, else
-        ``'HaarFaceDetector'`` (after a :data:`YUFACE_MISSING` warning;
-        Python shows it once per process).
-    """
-    try:
-        importlib.import_module('yuface')
-    except ImportError:
-        warnings.warn(YUFACE_MISSING, UserWarning, stacklevel=3)
-        return 'HaarFaceDetector'
-    return 'YuFaceDetector'
-
-
 def build_face_detector(spec: DetectorSpec = None) -> Any:
     """Build a face detector from a name, a config dict or an object.
 
     Args:
         spec: None or ``'auto'`` (the default: ``'yuface'`` when its
             package imports, else ``'haar'`` with a warning that names the
-            pip line, :data:`YUFACE_MISSING`); a registered name
-            or an alias (``'haar'``, ``'yuface'``, ``'mtcnn'``,
-            ``'none'``); a dict with
+            pip line, :func:`~.yuface_detector.auto_detector_name`); a
+            registered name or an alias (``'haar'``, ``'yuface'``,
+            ``'mtcnn'``, ``'none'``); a dict with
             ``type`` and the constructor's arguments; a name of
             :data:`PRESETS` (``'haar_classic'``); or any object with a
             ``detect(image)`` method (returned as it is).
@@ -409,6 +384,7 @@ def build_face_detector(spec: DetectorSpec = None) -> Any:
         An object with ``detect(image) -> FaceDetections``.
     """
     if spec is None or (isinstance(spec, str) and spec.lower() == 'auto'):
+        from .yuface_detector import auto_detector_name
         spec = auto_detector_name()
     if isinstance(spec, str):
         spec = dict(PRESETS.get(spec.lower(), dict(type=spec)))

@@ -100,7 +100,7 @@ def test_default_is_yuface_when_installed(recwarn):
 
 def test_default_falls_back_to_haar_with_one_warning(monkeypatch):
     from mpa_fer_plugin.apis.face import HaarFaceDetector
-    from mpa_fer_plugin.apis.face.detectors import YUFACE_MISSING
+    from mpa_fer_plugin.apis.face.yuface_detector import YUFACE_MISSING
     monkeypatch.setitem(sys.modules, 'yuface', None)  # import fails
     for spec in (None, 'auto'):
         with pytest.warns(UserWarning) as caught:
