@@ -87,6 +87,8 @@ env_cfg = dict(dist_cfg=dict(backend='gloo'))
 randomness = dict(seed=0, deterministic=False)
 
 # Photos and videos (mpa_fer_plugin.apis.face): crop detected faces as the
-# demo frames frame them (crop side 1.15 face heights, chosen on scenes of
-# training faces; README "Photos and videos"), not as RAF-DB's aligned crops.
+# demo frames frame them, not as RAF-DB's aligned crops: demo_64 (Haar; the
+# drawn features, side 1.15 face heights) or demo_64_yuface (yuface's
+# landmark positions, side 1.25), picked by detector; both chosen on scenes
+# of training faces (README "Photos and videos").
 face_geometry = 'demo_64_auto'  # demo_64_yuface with yuface, else demo_64
