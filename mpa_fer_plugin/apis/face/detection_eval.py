@@ -13,7 +13,7 @@ from typing import Dict, Optional, Sequence, Tuple
 import numpy as np
 
 from ...datasets.categories import FER7_CLASSES
-from .evaluate import face_scene
+from .evaluate import drawn_scenes, scene_faces
 from .scenes import match_boxes
 from .tracking import box_iou
 
@@ -46,18 +46,12 @@ def evaluate_detector_scenes(detector, specs: Sequence[dict],
         true face, in scene order) and
         ``seconds_per_scene`` (detection only).
     """
-    n = num_scenes * per_scene
-    if n > len(specs):
-        raise ValueError(f'{num_scenes} scenes x {per_scene} faces need {n} '
-                         f'faces; only {len(specs)} given')
-    rng = np.random.default_rng([seed, 14])
-    used = [specs[i] for i in rng.permutation(len(specs))[:n]]
+    used = scene_faces(specs, num_scenes, per_scene, seed)
+    n = len(used)
     found, false_pos, best, spent = 0, 0, [], 0.0
     by_class: Dict[str, list] = {c: [0, 0] for c in FER7_CLASSES}
-    for s in range(num_scenes):
-        group = used[s * per_scene:(s + 1) * per_scene]
-        scene, truth = face_scene(group, np.random.default_rng([seed, 14, s]),
-                                  size=size, face_heights=face_heights)
+    for _, group, scene, truth in drawn_scenes(used, per_scene, seed, size,
+                                               face_heights):
         start = time.perf_counter()
         boxes = detector.detect(scene).boxes
         spent += time.perf_counter() - start

@@ -227,6 +227,36 @@ def face_scene(specs: Sequence[dict], rng: np.random.Generator,
     return scene, np.asarray(boxes, np.float32).reshape(-1, 4)
 
 
+def scene_faces(specs: Sequence[dict], num_scenes: int, per_scene: int,
+                seed: int) -> List[dict]:
+    """The faces of ``num_scenes`` scenes: a seeded shuffle of ``specs``.
+
+    Raises:
+        ValueError: If ``specs`` has fewer than ``num_scenes * per_scene``.
+    """
+    n = num_scenes * per_scene
+    if n > len(specs):
+        raise ValueError(f'{num_scenes} scenes x {per_scene} faces need {n} '
+                         f'faces; only {len(specs)} given')
+    rng = np.random.default_rng([seed, 14])
+    return [specs[i] for i in rng.permutation(len(specs))[:n]]
+
+
+def drawn_scenes(used: Sequence[dict], per_scene: int, seed: int,
+                 size: Tuple[int, int], face_heights: Tuple[int, int]):
+    """Yield ``(index, faces, scene, true boxes)`` for consecutive groups.
+
+    Scene ``s`` draws ``used[s * per_scene:(s + 1) * per_scene]`` with the
+    generator seeded ``[seed, 14, s]`` (:func:`face_scene`), so every
+    evaluation of the same seed sees the same scenes.
+    """
+    for s in range(len(used) // per_scene):
+        group = used[s * per_scene:(s + 1) * per_scene]
+        scene, truth = face_scene(group, np.random.default_rng([seed, 14, s]),
+                                  size=size, face_heights=face_heights)
+        yield s, group, scene, truth
+
+
 def _detect_and_match(pipeline, scene: np.ndarray, truth: np.ndarray,
                       iou_threshold: float) -> tuple:
     """Run the pipeline on one scene and match its boxes to the truth.
@@ -283,19 +313,12 @@ def evaluate_face_scenes(pipeline, specs: Sequence[dict], num_scenes: int,
         when missed).
     """
     from .align import align_face
-    n = num_scenes * per_scene
-    if n > len(specs):
-        raise ValueError(f'{num_scenes} scenes x {per_scene} faces need {n} '
-                         f'faces; only {len(specs)} given')
-    rng = np.random.default_rng([seed, 14])
-    used = [specs[i] for i in rng.permutation(len(specs))[:n]]
+    used = scene_faces(specs, num_scenes, per_scene, seed)
     frame_pred = [r['pred_label'] for r in pipeline.classify(
         [world_frame(f) for f in used])]
     records, best, fp = [], [], 0
-    for s in range(num_scenes):
-        group = used[s * per_scene:(s + 1) * per_scene]
-        scene, truth = face_scene(group, np.random.default_rng([seed, 14, s]),
-                                  size=size, face_heights=face_heights)
+    for s, group, scene, truth in drawn_scenes(used, per_scene, seed, size,
+                                               face_heights):
         res, boxes, matches, iou, n_fp = _detect_and_match(
             pipeline, scene, truth, iou_threshold)
         if on_scene is not None:
