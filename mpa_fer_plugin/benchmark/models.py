@@ -60,7 +60,8 @@ def save_random_clip(arch: str, model_cfg: Optional[dict],
 
 def build_plugin_model(name: str, clip_spec: dict, device: torch.device,
                        topk: Optional[int] = None,
-                       with_cp=False) -> torch.nn.Module:
+                       with_cp=False,
+                       seq_first: Optional[bool] = None) -> torch.nn.Module:
     """Build a plugin model from its base config on the given CLIP.
 
     Args:
@@ -69,6 +70,8 @@ def build_plugin_model(name: str, clip_spec: dict, device: torch.device,
         device (torch.device): Target device.
         topk (int, optional): Override ``topk_patches`` (small CLIPs).
         with_cp (bool | int): The backbone's activation checkpointing.
+        seq_first (bool, optional): The backbone's ``seq_first`` (None:
+            the config's).
 
     Returns:
         nn.Module: The model; random prototypes are set when its head has
@@ -84,6 +87,8 @@ def build_plugin_model(name: str, clip_spec: dict, device: torch.device,
         model_cfg.head.topk_patches = topk
     if with_cp:
         model_cfg.backbone.with_cp = with_cp
+    if seq_first is not None:
+        model_cfg.backbone.seq_first = seq_first
     init_default_scope('mmpretrain')
     model = MODELS.build(model_cfg).to(device)
     head = model.head
@@ -103,6 +108,42 @@ def zero_shot_text_features(clip_model: torch.nn.Module, classnames,
     device = next(clip_model.parameters()).device
     with torch.no_grad():
         return clip_model.encode_text(ids.to(device), normalize=True)
+
+
+def zero_shot_at_length(clip_model: torch.nn.Module, text: torch.Tensor,
+                        extra_tokens: int) -> Callable:
+    """Open_clip zero-shot with ``extra_tokens`` more tokens in every block.
+
+    The image tower runs as ``encode_image`` does (patch embedding, class
+    token, positions, ``ln_pre``, the blocks, ``ln_post`` on the class
+    token, ``proj``), except that ``extra_tokens`` zero tokens follow the
+    class token through all blocks. With the prompt count of a prompted
+    model this is the cost of its longer sequence alone: the floor of
+    ``predict`` / zero-shot for any implementation of deep visual prompts.
+
+    Args:
+        clip_model (nn.Module): An open_clip ``CLIP`` (ViT image tower).
+        text (Tensor): Normalised class text features ``[C, D]``.
+        extra_tokens (int): Tokens added after the class token (0 gives
+            ``encode_image``'s result).
+
+    Returns:
+        callable: ``fn(x) -> Tensor`` of predicted class indices ``[B]``.
+    """
+    visual = clip_model.visual
+
+    def fn(x: torch.Tensor) -> torch.Tensor:
+        t = visual.conv1(x)
+        t = t.reshape(t.shape[0], t.shape[1], -1).permute(0, 2, 1)
+        cls = visual.class_embedding.to(t.dtype).view(1, 1, -1)
+        t = torch.cat([cls.expand(t.shape[0], -1, -1), t], dim=1)
+        t = visual.ln_pre(t + visual.positional_embedding.to(t.dtype))
+        pad = t.new_zeros(t.shape[0], extra_tokens, t.shape[2])
+        t = visual.transformer(torch.cat([t[:, :1], pad, t[:, 1:]], dim=1))
+        feats = F.normalize(visual.ln_post(t[:, 0]) @ visual.proj, dim=-1)
+        return (100.0 * feats @ text.t()).argmax(dim=-1)
+
+    return fn
 
 
 def make_optim_wrapper(model: torch.nn.Module, amp: bool = False,

@@ -9,9 +9,16 @@ LOW_MEMORY = 'MPA-FER --low-memory'
 #: Its ratios to plain MPA-FER (own processes, default allocator).
 LOW_MEMORY_RSS = '--low-memory / none: peak RSS'
 LOW_MEMORY_TIME = '--low-memory / none: step time'
+#: Open_clip zero-shot with as many more tokens as the model has prompts.
+AT_LENGTH = 'open_clip zero-shot at the prompted length'
+#: MPA-FER's blocks batch first (``backbone.seq_first=False``).
+BATCH_FIRST = 'MPA-FER batch-first blocks'
+SEQ_FIRST_RATIO = 'sequence-first / batch-first train step'
 #: Target ratios of issue 16 (``<=``); None: reported, no target.
 TARGETS = {
     'predict / zero-shot': 1.05,
+    'zero-shot at the prompted length / zero-shot': None,
+    'predict / zero-shot at the prompted length': None,
     'MPA-FER / IVLP train step': 1.05,
     'checkpointing / none: peak RSS': 0.4,
     'checkpointing / none: peak RSS, fixed mmap threshold': 0.4,
@@ -20,6 +27,7 @@ TARGETS = {
     LOW_MEMORY_TIME: 1.35,
     'bf16 / fp32 train step': None,
     'compiled / eager train step': None,
+    SEQ_FIRST_RATIO: None,
     'compiled / eager inference': None,
     'ONNX fp32 / predict': None,
     'ONNX int8 / predict': None,
@@ -191,7 +199,13 @@ def format_report(res: dict) -> str:
 
 
 def target_ratios(res: Dict) -> Dict:
-    """The headline ratios from the measured tables (None: not run)."""
+    """The headline ratios from the measured tables (None: not run).
+
+    ``predict / zero-shot at the prompted length`` is the reciprocal of the
+    median paired ratio (at length) / ``predict``, and the sequence-first
+    ratio that of (batch first) / MPA-FER (the same as the median of the
+    inverse ratios for an odd number of rounds).
+    """
     inf = vs_pred = {}
     if res.get('inference'):  # not run with --memory-only
         big = str(max(int(b) for b in res['inference']))
@@ -220,6 +234,10 @@ def target_ratios(res: Dict) -> Dict:
                         vs_pred['MPA-FER eager logits'])
     return {
         'predict / zero-shot': get(inf, 'MPA-FER predict', 'ratio'),
+        'zero-shot at the prompted length / zero-shot': get(
+            inf, AT_LENGTH, 'ratio'),
+        'predict / zero-shot at the prompted length': (
+            None if AT_LENGTH not in vs_pred else 1 / vs_pred[AT_LENGTH]),
         'MPA-FER / IVLP train step': get(train, 'MPA-FER', 'ratio'),
         'checkpointing / none: peak RSS': cp_ratio(mem),
         MMAP_RATIO: cp_ratio((res.get('memory') or {}).get(
@@ -230,6 +248,8 @@ def target_ratios(res: Dict) -> Dict:
         LOW_MEMORY_TIME: low_time,
         'bf16 / fp32 train step': get(vs_mpa, 'MPA-FER bf16 autocast'),
         'compiled / eager train step': get(vs_mpa, 'MPA-FER compiled'),
+        SEQ_FIRST_RATIO: (None if BATCH_FIRST not in vs_mpa
+                          else 1 / vs_mpa[BATCH_FIRST]),
         'compiled / eager inference': compiled_inf,
         'ONNX fp32 / predict': get(vs_pred, 'ONNX fp32'),
         'ONNX int8 / predict': get(vs_pred, 'ONNX int8'),

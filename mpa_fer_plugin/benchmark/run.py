@@ -22,13 +22,17 @@ from .models import (
     make_full_ft_step,
     make_train_step,
     save_random_clip,
+    zero_shot_at_length,
     zero_shot_text_features,
 )
 from .report import (
+    AT_LENGTH,
+    BATCH_FIRST,
     LOW_MEMORY,
     LOW_MEMORY_RSS,
     LOW_MEMORY_TIME,
     MMAP_RATIO,
+    SEQ_FIRST_RATIO,
     median_peak,
     target_ratios,
 )
@@ -36,7 +40,7 @@ from .timing import summarize, time_interleaved
 
 #: Execution modes of MPA-FER, each timed against MPA-FER at its batch.
 MODES = ('MPA-FER + checkpointing', 'MPA-FER bf16 autocast',
-         'MPA-FER compiled')
+         'MPA-FER compiled', BATCH_FIRST)
 #: Variants measured in their own process by default (name -> spec keys).
 MEMORY_VARIANTS = {
     'MPA-FER': dict(variant='MPA-FER'),
@@ -119,6 +123,9 @@ def _inference(args, res, models, clip_model, text, size, tmp, gen, log):
     onnx = {} if args.no_onnx else onnx_callables(
         mpa, tmp, torch.get_num_threads())
     res['onnx_bytes'] = onnx.pop('_bytes', None)
+    at_length = zero_shot_at_length(clip_model, text,
+                                    mpa.backbone.num_prompts)
+    res['prompt_tokens'] = mpa.backbone.num_prompts
     compiled = None
     if not args.no_compile:
         x = torch.randn(2, 3, size, size, generator=gen)
@@ -136,6 +143,7 @@ def _inference(args, res, models, clip_model, text, size, tmp, gen, log):
             return (100.0 * feats @ text.t()).argmax(dim=-1)
 
         fns = {'open_clip zero-shot': zero_shot,
+               AT_LENGTH: lambda x=x: at_length(x),
                'MPA-FER predict': lambda x=x: mpa.predict(x)}
         for name, run in onnx.items():
             fns[name] = lambda run=run, x_np=x_np: run(x_np)
@@ -195,14 +203,18 @@ def _train_steps(args, res, models, spec, device, log
         group = groups.setdefault(batch, {})
         if 'MPA-FER' not in group:  # the paired reference at this batch
             group['MPA-FER'] = make_train_step(mpa, data_of(batch))
-        model = twin(with_cp=True) if step_kwargs.pop('with_cp', False) \
-            else twin()
+        model = twin(with_cp=step_kwargs.pop('with_cp', False),
+                     seq_first=step_kwargs.pop('seq_first', None))
         group[name] = make_train_step(model, data_of(batch), **step_kwargs)
 
     if args.cp_batch_n:
         add('MPA-FER + checkpointing', args.cp_batch_n, with_cp=True)
     if args.amp_batch_n:
         add('MPA-FER bf16 autocast', args.amp_batch_n, amp=True)
+    if getattr(args, 'compare_batch_first', False):
+        # The layout before backbone.seq_first: open_clip's batch-first
+        # attention on the prompted tokens.
+        add(BATCH_FIRST, tb, seq_first=False)
     if not args.no_compile:
         from .deploy import graph_breaks
         from .models import make_optim_wrapper
@@ -345,11 +357,16 @@ def _notes(res: dict) -> Dict[str, str]:
     def at(name):
         return f' (batch {modes[name]["batch"]})' if name in modes else ''
 
+    floor = (f' (batch {big}; {res.get("prompt_tokens")} more tokens in '
+             'every block, nothing else)')
     notes = {'predict / zero-shot': f' (batch {big})',
+             'zero-shot at the prompted length / zero-shot': floor,
+             'predict / zero-shot at the prompted length': f' (batch {big})',
              'MPA-FER / IVLP train step': f' (batch {tb})',
              'checkpointing / none: step time': at('MPA-FER + checkpointing'),
              'bf16 / fp32 train step': at('MPA-FER bf16 autocast'),
              'compiled / eager train step': at('MPA-FER compiled'),
+             SEQ_FIRST_RATIO: at(BATCH_FIRST),
              'compiled / eager inference': f' (batch {big})',
              'ONNX fp32 / predict': f' (batch {big})',
              'ONNX int8 / predict': f' (batch {big})'}

@@ -2,6 +2,7 @@
 import pytest
 
 from mpa_fer_plugin.benchmark.report import (
+    AT_LENGTH,
     LOW_MEMORY,
     LOW_MEMORY_RSS,
     LOW_MEMORY_TIME,
@@ -24,11 +25,13 @@ def _row(median, ratio):
 
 def _results(with_memory=True):
     inf = {'open_clip zero-shot': _row(1.0, 1.0),
+           AT_LENGTH: _row(1.02, 1.02),
            'MPA-FER predict': _row(1.03, 1.03),
            'ONNX fp32': _row(0.8, 0.8), 'ONNX int8': _row(0.5, 0.5),
            'MPA-FER eager logits': _row(1.0, 1.0),
            'MPA-FER compiled logits': _row(0.9, 0.9)}
     vs_pred = {'open_clip zero-shot': 0.97, 'MPA-FER predict': 1.0,
+               AT_LENGTH: 0.8,
                'ONNX fp32': 0.78, 'ONNX int8': 0.5,
                'MPA-FER eager logits': 1.0, 'MPA-FER compiled logits': 0.8}
     res = dict(
@@ -62,6 +65,10 @@ def test_ratios_come_from_the_right_cells():
     ratios = target_ratios(res)
     assert set(ratios) == set(TARGETS)
     assert ratios['predict / zero-shot'] == 1.03  # largest batch
+    assert ratios['zero-shot at the prompted length / zero-shot'] == 1.02
+    # The reciprocal of the paired (at length) / predict ratio.
+    assert ratios['predict / zero-shot at the prompted length'] == \
+        pytest.approx(1.25)
     assert ratios['MPA-FER / IVLP train step'] == 1.02
     assert ratios['checkpointing / none: peak RSS'] == pytest.approx(0.3)
     assert ratios['checkpointing / none: step time'] == 1.4

@@ -25,11 +25,12 @@ def benchmark():
 
 #: The smallest run that still produces every figure: one timed round,
 #: batch-1 inference, bf16 timed at its own batch (1) and checkpointing in
-#: the main group (batch 2), one memory subprocess, 4 pipeline faces.
+#: the main group (batch 2) with the batch-first blocks, one memory
+#: subprocess, 4 pipeline faces.
 ARGS = ['--quick', '--device', 'cpu', '--threads', '1', '--compile-backend',
         'eager', '--repeats', '1', '--warmup', '0', '--infer-batches', '1',
-        '--amp-batch', '1', '--pipeline-images', '4', '--memory-variants',
-        'MPA-FER + checkpointing']
+        '--amp-batch', '1', '--pipeline-images', '4', '--compare-batch-first',
+        '--memory-variants', 'MPA-FER + checkpointing']
 
 
 def test_quick_run_reports_every_figure(benchmark, tmp_path, capsys):
@@ -45,6 +46,7 @@ def test_quick_run_reports_every_figure(benchmark, tmp_path, capsys):
 
     assert set(res['inference']) == {'1'}
     infer = {'open_clip zero-shot', 'MPA-FER predict', 'ONNX fp32',
+             'open_clip zero-shot at the prompted length',
              'ONNX int8', 'MPA-FER eager logits', 'MPA-FER compiled logits'}
     rows = res['inference']['1']
     assert set(rows) == infer
@@ -60,14 +62,16 @@ def test_quick_run_reports_every_figure(benchmark, tmp_path, capsys):
     assert res['train_batch'] == 2
     assert set(res['train']) == {
         'MPA-FER', 'IVLP', 'CoOp', 'full fine-tuning (image tower)',
-        'MPA-FER + checkpointing', 'MPA-FER compiled'}
+        'MPA-FER + checkpointing', 'MPA-FER compiled',
+        'MPA-FER batch-first blocks'}
     assert res['train']['IVLP']['ratio'] == pytest.approx(1.0)
     assert res['train_vs_mpa']['MPA-FER'] == pytest.approx(1.0)
     assert all(r['median_s'] > 0 for r in res['train'].values())
     # bf16 in its own group, paired with MPA-FER at batch 1.
     modes = res['train_modes']
     assert set(modes) == {'MPA-FER + checkpointing', 'MPA-FER bf16 autocast',
-                          'MPA-FER compiled'}
+                          'MPA-FER compiled', 'MPA-FER batch-first blocks'}
+    assert modes['MPA-FER batch-first blocks']['batch'] == 2
     assert modes['MPA-FER bf16 autocast']['batch'] == 1
     assert modes['MPA-FER + checkpointing']['batch'] == 2
     assert modes['MPA-FER compiled']['batch'] == 2
@@ -105,6 +109,8 @@ def test_quick_run_reports_every_figure(benchmark, tmp_path, capsys):
     # Only one memory variant ran: the RSS ratio is reported as missing
     # (its arithmetic is tested in tests/test_benchmark/test_report.py).
     assert ratios['checkpointing / none: peak RSS'] is None
+    assert res['prompt_tokens'] == 8
+    assert '(batch 1; 8 more tokens in every block, nothing else)' in printed
     assert ratios['--low-memory / none: peak RSS'] is None
     assert 'checkpointing / none: peak RSS: not measured' in printed
     assert 'bf16 / fp32 train step: ' in printed and '(batch 1)' in printed

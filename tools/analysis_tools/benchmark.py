@@ -107,6 +107,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='generated faces for the data pipeline '
                         'throughput (default: 256, 16 with --quick; 0 '
                         'skips)')
+    parser.add_argument('--compare-batch-first', action='store_true',
+                        help='also time MPA-FER with backbone.seq_first='
+                        'False (batch-first blocks) at the training batch')
     parser.add_argument('--no-onnx', action='store_true',
                         help='skip the ONNX Runtime variants')
     parser.add_argument('--no-compile', action='store_true',
