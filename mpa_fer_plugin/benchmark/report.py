@@ -9,6 +9,8 @@ LOW_MEMORY = 'MPA-FER --low-memory'
 #: Its ratios to plain MPA-FER (own processes, default allocator).
 LOW_MEMORY_RSS = '--low-memory / none: peak RSS'
 LOW_MEMORY_TIME = '--low-memory / none: step time'
+#: MPA-FER against IVLP, each training in its own process (memory runs).
+OWN_PROCESS_TIME = 'MPA-FER / IVLP step time, own processes'
 #: Open_clip zero-shot with as many more tokens as the model has prompts.
 AT_LENGTH = 'open_clip zero-shot at the prompted length'
 #: MPA-FER's blocks batch first (``backbone.seq_first=False``).
@@ -20,6 +22,7 @@ TARGETS = {
     'zero-shot at the prompted length / zero-shot': None,
     'predict / zero-shot at the prompted length': None,
     'MPA-FER / IVLP train step': 1.05,
+    OWN_PROCESS_TIME: 1.05,
     'checkpointing / none: peak RSS': 0.4,
     'checkpointing / none: peak RSS, fixed mmap threshold': 0.4,
     'checkpointing / none: step time': 1.35,
@@ -224,9 +227,11 @@ def target_ratios(res: Dict) -> Dict:
                     median_peak(variants['MPA-FER']))
         return None
 
-    low_time = None
+    low_time = own_time = None
     if LOW_MEMORY in mem and 'MPA-FER' in mem:
         low_time = process_step_ratio(mem[LOW_MEMORY], mem['MPA-FER'])
+    if 'IVLP' in mem and 'MPA-FER' in mem:
+        own_time = process_step_ratio(mem['MPA-FER'], mem['IVLP'])
 
     compiled_inf = None
     if 'MPA-FER compiled logits' in inf:
@@ -239,6 +244,7 @@ def target_ratios(res: Dict) -> Dict:
         'predict / zero-shot at the prompted length': (
             None if AT_LENGTH not in vs_pred else 1 / vs_pred[AT_LENGTH]),
         'MPA-FER / IVLP train step': get(train, 'MPA-FER', 'ratio'),
+        OWN_PROCESS_TIME: own_time,
         'checkpointing / none: peak RSS': cp_ratio(mem),
         MMAP_RATIO: cp_ratio((res.get('memory') or {}).get(
             'variants_mmap', {})),

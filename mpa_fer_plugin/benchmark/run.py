@@ -32,6 +32,7 @@ from .report import (
     LOW_MEMORY_RSS,
     LOW_MEMORY_TIME,
     MMAP_RATIO,
+    OWN_PROCESS_TIME,
     SEQ_FIRST_RATIO,
     median_peak,
     target_ratios,
@@ -382,9 +383,11 @@ def _notes(res: dict) -> Dict[str, str]:
                             f'{median_peak(v["MPA-FER"]) / 2**30:.2f}'
                             ' GiB)')
     v = (mem or {}).get('variants', {})
-    if LOW_MEMORY in v and 'MPA-FER' in v:
-        notes[LOW_MEMORY_TIME] = (
-            f' (batch {mem["batch"]}, own processes, '
-            f'{len(v[LOW_MEMORY]["rounds"])} rounds, median step after '
-            'the first of each process)')
+    for name, ratio in ((LOW_MEMORY, LOW_MEMORY_TIME),
+                        ('IVLP', OWN_PROCESS_TIME)):
+        if name in v and 'MPA-FER' in v:
+            notes[ratio] = (
+                f' (batch {mem["batch"]}, own processes, '
+                f'{len(v[name]["rounds"])} rounds, median step after '
+                'the first of each process)')
     return copy.deepcopy(notes)

@@ -7,6 +7,7 @@ from mpa_fer_plugin.benchmark.report import (
     LOW_MEMORY_RSS,
     LOW_MEMORY_TIME,
     MMAP_RATIO,
+    OWN_PROCESS_TIME,
     TARGETS,
     format_report,
     headline,
@@ -168,7 +169,12 @@ def test_low_memory_ratios_pair_rounds():
     assert process_step_ratio(mem['variants'][LOW_MEMORY],
                               mem['variants']['MPA-FER']) == \
         pytest.approx((47.0 / 41.0 + 55.0 / 50.0) / 2)
+    ivlp = [proc(10, [60.0, 40.0, 40.0]), proc(11, [60.0, 40.0])]
+    mem['variants']['IVLP'] = dict(ivlp[0], rounds=ivlp)
     ratios = target_ratios(res)
+    # MPA-FER against IVLP in their own processes, paired the same way.
+    assert ratios[OWN_PROCESS_TIME] == pytest.approx(
+        (41.0 / 40.0 + 50.0 / 40.0) / 2)
     assert ratios[LOW_MEMORY_RSS] == pytest.approx(3.5 / 10.5)
     assert ratios[LOW_MEMORY_TIME] == pytest.approx(
         (47.0 / 41.0 + 55.0 / 50.0) / 2)
