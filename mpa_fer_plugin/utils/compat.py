@@ -363,6 +363,32 @@ def _patch_build_dataloader() -> None:
     APPLIED.append('persistent_workers_without_workers')
 
 
+def _patch_dataset_copy() -> None:
+    """Give each dataset copy its own deepcopy memo.
+
+    mmengine's ``BaseDataset._copy_without_annotation(memo=dict())`` (used
+    by ``get_subset``/``get_subset_``) shares one default memo between all
+    calls. When a later object is allocated at the address of an object
+    copied before, ``copy.deepcopy`` finds that address in the stale memo
+    and returns the old copy: a subset's ``pipeline`` became an earlier
+    dataset (CI: "'RAFDB' object is not callable"). A fresh memo per call
+    is what the method means.
+    """
+    from mmengine.dataset import BaseDataset
+
+    orig = BaseDataset._copy_without_annotation
+    if getattr(orig, '_mpa_fresh_memo', False):
+        return
+
+    @functools.wraps(orig)
+    def _copy_without_annotation(self, memo=None):
+        return orig(self, {} if memo is None else memo)
+
+    _copy_without_annotation._mpa_fresh_memo = True
+    BaseDataset._copy_without_annotation = _copy_without_annotation
+    APPLIED.append('dataset_copy_fresh_memo')
+
+
 def check_versions() -> List[str]:
     """Warn (never assert) about packages outside the tested ranges.
 
@@ -406,6 +432,7 @@ def apply_all() -> List[str]:
         _patch_dist_init()
         _patch_ddp_device_ids()
         _patch_build_dataloader()
+        _patch_dataset_copy()
         check_versions()
     return APPLIED
 

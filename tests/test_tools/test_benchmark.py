@@ -104,7 +104,8 @@ def test_quick_run_reports_every_figure(benchmark, tmp_path, capsys):
     measured = set(ratios) - {
         'checkpointing / none: peak RSS',
         'checkpointing / none: peak RSS, fixed mmap threshold',
-        '--low-memory / none: peak RSS', '--low-memory / none: step time'}
+        '--low-memory / none: peak RSS', '--low-memory / none: step time',
+        'MPA-FER / IVLP step time, own processes'}
     assert all(ratios[k] > 0 for k in measured)
     # Only one memory variant ran: the RSS ratio is reported as missing
     # (its arithmetic is tested in tests/test_benchmark/test_report.py).
@@ -112,6 +113,7 @@ def test_quick_run_reports_every_figure(benchmark, tmp_path, capsys):
     assert res['prompt_tokens'] == 8
     assert '(batch 1; 8 more tokens in every block, nothing else)' in printed
     assert ratios['--low-memory / none: peak RSS'] is None
+    assert ratios['MPA-FER / IVLP step time, own processes'] is None
     assert 'checkpointing / none: peak RSS: not measured' in printed
     assert 'bf16 / fp32 train step: ' in printed and '(batch 1)' in printed
     # The ratios come first, then the tables.

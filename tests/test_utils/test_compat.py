@@ -19,7 +19,8 @@ def test_all_shims_applied_once():
     assert compat.apply_all() == [
         'safe_checkpoint_loading', 'atomic_checkpoint_saves',
         'plugin_safety_hooks', 'cpu_safe_dist_init',
-        'ddp_cpu_device_ids', 'persistent_workers_without_workers'
+        'ddp_cpu_device_ids', 'persistent_workers_without_workers',
+        'dataset_copy_fresh_memo'
     ]
     assert compat.apply_all() == compat.APPLIED  # idempotent
 
@@ -96,3 +97,24 @@ def test_version_ranges_warn_not_assert(monkeypatch):
     assert any('torch>=0.1,<0.2' in m for m in messages)
     assert any('torch>=0.1,<0.2' in str(w.message) for w in caught)
     assert os.environ.get('HF_HUB_OFFLINE') == '1'
+
+
+def test_dataset_copies_do_not_share_a_memo():
+    from mmengine.dataset import BaseDataset
+
+    class Toy(BaseDataset):
+        def load_data_list(self):
+            return [dict(i=i) for i in range(4)]
+
+    first = Toy(pipeline=[], serialize_data=False)
+    first.get_subset([0])
+    # mmengine's shared default memo would now map id(first.pipeline) (and
+    # id(first)) to the earlier copies; an object at a reused address
+    # would be replaced by them. Each copy gets a fresh memo instead.
+    memo_default = BaseDataset._copy_without_annotation.__defaults__
+    assert memo_default == (None, )
+    second = Toy(pipeline=[], serialize_data=False)
+    sub = second.get_subset([1, 2])
+    assert sub.pipeline is not first.pipeline
+    assert type(sub.pipeline) is type(second.pipeline)
+    assert [sub[i]['i'] for i in range(len(sub))] == [1, 2]
