@@ -58,6 +58,7 @@ import copy
 import functools
 import os.path as osp
 import warnings
+from datetime import timedelta
 from typing import Any, Dict, List, Optional
 
 import torch
@@ -252,6 +253,14 @@ def destroy_process_group_at_exit() -> None:
     """
     import torch.distributed as torch_dist
     if torch_dist.is_available() and torch_dist.is_initialized():
+        if torch_dist.get_backend() == 'gloo':
+            # Let every rank finish before any tears its sockets down
+            # (a rank aborted at exit once more with the bare destroy);
+            # a peer that died ends the wait after the timeout.
+            try:
+                torch_dist.monitored_barrier(timeout=timedelta(seconds=60))
+            except Exception:  # noqa: BLE001 (exit path: never raise)
+                pass
         torch_dist.destroy_process_group()
 
 
