@@ -118,3 +118,8 @@ def test_dataset_copies_do_not_share_a_memo():
     assert sub.pipeline is not first.pipeline
     assert type(sub.pipeline) is type(second.pipeline)
     assert [sub[i]['i'] for i in range(len(sub))] == [1, 2]
+    # Deterministic form of the bug: with a shared memo, a second copy of
+    # the same dataset got the first copy's pipeline back from the memo.
+    a = second._copy_without_annotation()
+    b = second._copy_without_annotation()
+    assert a.pipeline is not b.pipeline
