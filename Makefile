@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export NO_PROXY := 127.0.0.1,localhost
 export no_proxy := 127.0.0.1,localhost
 
-.PHONY: install test lint demo clean-demo
+.PHONY: install test lint demo clean-demo docs
 
 install: $(STAMP)
 
@@ -23,8 +23,19 @@ $(STAMP): requirements/ci.txt setup.py
 lint: install
 	$(VENV)/bin/ruff check .
 
-test: lint
+test: lint docs
 	$(PY) -m pytest -q tests
+
+# The documentation (docs/, Sphinx + MyST): warnings and broken internal
+# links are errors. Installs requirements/docs.txt into the venv once.
+DOCS_STAMP := $(VENV)/.mpa_fer_docs_installed
+
+$(DOCS_STAMP): $(STAMP) requirements/docs.txt
+	$(PY) -m pip install -r requirements/docs.txt
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	$(PY) -m sphinx -W --keep-going -q -b html docs docs/_build/html
 
 demo: install
 	$(PY) tools/demo.py --work-dir work_dirs/demo
