@@ -1,6 +1,7 @@
 """Tests of the one CLIP loading layer (local files, folders, tags)."""
 import copy
 import json
+import os.path as osp
 import time
 
 import open_clip
@@ -9,6 +10,7 @@ import torch
 
 from mpa_fer_plugin.models.utils import clip_loader
 from mpa_fer_plugin.models.utils.clip_loader import (
+    CLIP_ENV_VARS,
     clear_clip_cache,
     clip_dims,
     get_tokenizer,
@@ -219,6 +221,40 @@ def test_missing_file_and_unknown_tag_and_model():
     with pytest.raises(FileNotFoundError, match='missing-folder'):
         load_clip(dict(model_name='local-dir:/tmp/missing-folder'),
                   use_cache=False)
+
+
+def test_missing_file_says_what_to_set(monkeypatch):
+    """The message names the key, the config's environment variable and
+    where the weights come from."""
+    monkeypatch.delenv('CLIP_B16', raising=False)
+    with pytest.raises(FileNotFoundError) as info:
+        load_clip(dict(model_name='ViT-B-16', pretrained='data/clip/'
+                       'ViT-B-16.pt', quick_gelu=True), use_cache=False)
+    text = str(info.value)
+    for part in ("'data/clip/ViT-B-16.pt'", 'clip.pretrained',
+                 'CLIP_B16=/path/ViT-B-16.pt', 'github.com/openai/CLIP',
+                 'open_clip', 'model.clip.pretrained='):
+        assert part in text, part
+    monkeypatch.setenv('CLIP_B16', '/wrong/ViT-B-16.pt')
+    with pytest.raises(FileNotFoundError, match="now '/wrong/ViT-B-16.pt'"):
+        load_clip(dict(model_name='ViT-B-16', pretrained='/wrong/ViT-B-16'
+                       '.pt', quick_gelu=True), use_cache=False)
+
+
+def test_environment_variables_are_those_of_the_configs():
+    """CLIP_ENV_VARS names the variables the model configs read."""
+    import glob
+    import re
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    found = {}
+    for path in glob.glob(osp.join(root, 'configs', '_base_', 'models',
+                                   '*.py')):
+        with open(path) as f:
+            text = f.read()
+        for name, var in re.findall(
+                r"model_name='([^']+)', pretrained='\{\{\$(\w+):", text):
+            found[name] = var
+    assert found == CLIP_ENV_VARS
 
 
 def test_spec_validation():
