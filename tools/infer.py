@@ -13,9 +13,18 @@ CGLA patch heatmaps of the aligned crops. ``--classes`` scores other
 class names with the learned text context (experimental open-vocabulary
 scoring).
 
+The model is a config with its checkpoint, a zero-shot config without one
+(configs/zero_shot/, docs/zero_shot.md) or a model name of the model index
+(model-index.yml, docs/model_zoo.md; its weights are checksum-verified).
+Every output names the model by its card (what it was trained on): the
+printout, each JSON item (``model``, ``model_card``) and a strip under
+each drawing. A model trained on the synthetic demo world warns once.
+
 Examples::
 
     python tools/infer.py group.jpg configs/mpa_fer_demo.py epoch_10.pth
+    python tools/infer.py group.jpg configs/zero_shot/zsclip_vit-b16_openai.py
+    python tools/infer.py group.jpg mpa-fer_tiny-clip_demo
     python tools/infer.py photos/ CONFIG CKPT --out results.json \\
         --show-dir vis/ --heatmap-dir heatmaps/
     python tools/infer.py aligned_faces/ CONFIG CKPT --no-detect --topk 2
@@ -42,8 +51,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     from mpa_fer_plugin.utils.tool_utils import add_runtime_args
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('img', help='an image file or a folder of images')
-    parser.add_argument('config', help='the config file')
-    parser.add_argument('checkpoint', help='the (prompt-only) checkpoint')
+    parser.add_argument('config', help='the config file, or a model name '
+                        'of the model index (docs/model_zoo.md)')
+    parser.add_argument('checkpoint', nargs='?', default=None,
+                        help='the (prompt-only) checkpoint; leave it out '
+                        'for a zero-shot config or a model name')
     parser.add_argument('--topk', type=int, default=3,
                         help='expressions to print per face (default 3)')
     parser.add_argument('--out', help='write the results to this JSON file')
@@ -108,6 +120,9 @@ def _check_args(args, classes=None) -> None:
 def main(argv: Optional[List[str]] = None) -> List[dict]:
     """Run the tool; return one result dict per image."""
     args = parse_args(argv)
+    from mpa_fer_plugin.utils.tool_utils import check_image_config_order
+    check_image_config_order(args.img, args.config, 'tools/infer.py IMAGE '
+                             'CONFIG [CHECKPOINT] (image or folder first)')
     warnings.filterwarnings('ignore', message='.*MultiScaleDeformable.*')
     from mmengine.utils import ProgressBar
 
@@ -129,8 +144,19 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
                       if c.strip()]
         if not classnames:
             raise ValueError(f'--classes={args.classes!r} names no class')
-    model = init_mpa_model(args.config, args.checkpoint, device=args.device,
+    from mpa_fer_plugin.apis.model_card import card_label, read_model_card
+    from mpa_fer_plugin.apis.model_zoo import resolve_model
+    config, checkpoint = resolve_model(args.config, args.checkpoint)
+    model = init_mpa_model(config, checkpoint, device=args.device,
                            cfg_options=args.cfg_options)
+    card = read_model_card(model)
+    if checkpoint is None and card['kind'] != 'zero-shot':
+        raise ValueError(
+            f'{args.config} has learnable prompts but no checkpoint was '
+            'given: pass the checkpoint trained with it, a zero-shot config '
+            '(configs/zero_shot/) or a model name (docs/model_zoo.md)')
+    label = card_label(card)
+    print(f'model: {label}', flush=True)
     pipe = FERPipeline(
         model=model, topk=args.topk, classnames=classnames,
         detector='none' if args.no_detect else args.detector,
@@ -172,15 +198,17 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
             faces, crops = pipe.predict(img, return_crops=True,
                                         batch_size=args.batch_size)
         stem = osp.splitext(osp.basename(path))[0]
-        item = dict(image=path, detector=detector, faces=faces)
+        item = dict(image=path, detector=detector, model=label,
+                    model_card=card, faces=faces)
         if args.no_detect:  # flat fields, as before face detection
             item.update({k: faces[0][k] for k in (
                 'pred_label', 'pred_class', 'pred_score', 'topk',
                 'scores')})
         if args.show_dir:
             target = osp.join(args.show_dir, f'{stem}.png')
-            if not cv2_write(target, draw_faces(img, faces, pipe.classes,
-                                                args.show_size)):
+            drawn = pipe.label_drawing(
+                draw_faces(img, faces, pipe.classes, args.show_size))
+            if not cv2_write(target, drawn):
                 raise OSError(f'could not write {target}')
         out.append(item)
         drawn_crops.append(crops)

@@ -35,8 +35,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     from mpa_fer_plugin.utils.tool_utils import add_runtime_args
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('video', help='a video file, or a webcam index')
-    parser.add_argument('config', help='the config file')
-    parser.add_argument('checkpoint', help='the (prompt-only) checkpoint')
+    parser.add_argument('config', help='the config file, or a model name '
+                        'of the model index (docs/model_zoo.md)')
+    parser.add_argument('checkpoint', nargs='?', default=None,
+                        help='the (prompt-only) checkpoint; leave it out '
+                        'for a zero-shot config or a model name')
     parser.add_argument('--out-video', help='annotated video (.mp4/.avi)')
     parser.add_argument('--out-csv', help='CSV timeline, one row per frame '
                         'and track')
@@ -90,6 +93,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
                        geometry=args.geometry, min_face=args.min_face,
                        max_faces=args.max_faces, device=args.device,
                        cfg_options=args.cfg_options)
+    print(f"model: {pipe.describe()['model']}", flush=True)
     summary = process_video(
         pipe, args.video, out_video=args.out_video, out_csv=args.out_csv,
         detect_every=args.detect_every,

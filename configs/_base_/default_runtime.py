@@ -19,6 +19,9 @@ default_hooks = dict(
     invalid_loss=dict(type='MPAInvalidLossHook'),
     # Augmentation randomness from (seed, epoch, sample): exact resume.
     data_seed=dict(type='MPADataSeedHook'),
+    # Writes checkpoint['meta']['model_card'] (what the model was trained
+    # on; the config's `model_card` dict, set by the dataset configs).
+    model_card=dict(type='MPAModelCardHook'),
 )
 # The plugin adds the two hooks above (unless set to None here) and the
 # class-name check (always) to any Runner whose config lacks them.

@@ -235,7 +235,13 @@ def resolve_model(name_or_path: str,
     """
     if osp.isfile(name_or_path) or name_or_path.endswith('.py'):
         return name_or_path, checkpoint
-    model = get_model_info(name_or_path, index)
+    models = load_model_index(index)
+    if name_or_path not in models:
+        raise FileNotFoundError(
+            f'{name_or_path!r} is neither a config file nor a model name of '
+            f'the model index {index or MODEL_INDEX} (names: '
+            f'{", ".join(models)})')
+    model = models[name_or_path]
     config = osp.join(model['_root'], model['Config'])
     if not osp.isfile(config):
         raise FileNotFoundError(f'config of {name_or_path!r} not found: '

@@ -149,7 +149,11 @@ def test_faces_in_photos(world, photos, tmp_path, capsys):
     assert f"{portrait['image']}: 1 face(s)" in printed
     assert cv2.imread(face['heatmap']) is not None
     assert min(cv2.imread(str(show / 'wall.png')).shape[:2]) == 480
-    assert cv2.imread(str(show / 'astronaut.png')).shape[:2] == (480, 480)
+    drawn = cv2.imread(str(show / 'astronaut.png'))
+    # 480 x 480 plus the strip under it that names the model (its card)
+    assert drawn.shape[1] == 480 and 480 < drawn.shape[0] < 520
+    assert portrait['model_card']['domain'] == 'synthetic-drawn-faces'
+    assert portrait['model'].startswith('DEMO')
     geometry = json.loads((tmp_path / 'geometry.json').read_text())
     assert geometry['name'] == 'rafdb_aligned'
 

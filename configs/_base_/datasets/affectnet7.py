@@ -23,3 +23,8 @@ test_dataloader = val_dataloader
 #     _delete_=True, type='ClassBalancedDataset', oversample_thr=0.1,
 #     dataset=dict(type='AffectNet', data_root='data/affectnet', split='train',
 #                  num_classes=7, pipeline={{_base_.train_pipeline}})))
+
+# What the model card of a model trained here says (MPAModelCardHook).
+model_card = dict(dataset='AffectNet-7 (manually annotated)',
+                  domain='real-faces', train_split='train',
+                  eval_split='val (official validation set)')

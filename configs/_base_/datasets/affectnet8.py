@@ -8,3 +8,4 @@ data_preprocessor = dict(num_classes=num_classes)
 train_dataloader = dict(dataset=dict(num_classes=num_classes))
 val_dataloader = dict(dataset=dict(num_classes=num_classes))
 test_dataloader = val_dataloader
+model_card = dict(dataset='AffectNet-8 (manually annotated)')

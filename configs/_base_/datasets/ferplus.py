@@ -19,3 +19,7 @@ val_dataloader = dict(
 test_dataloader = dict(
     dataset=dict(type=dataset_type, data_root=data_root, split='test',
                  label_mode='majority'))
+
+# What the model card of a model trained here says (MPAModelCardHook).
+model_card = dict(dataset='FERPlus (majority labels)', domain='real-faces',
+                  train_split='train', eval_split='val (PublicTest)')

@@ -15,3 +15,7 @@ val_dataloader = dict(
     dataset=dict(type=dataset_type, data_root=data_root, split='test',
                  image_source='aligned'))
 test_dataloader = val_dataloader
+
+# What the model card of a model trained here says (MPAModelCardHook).
+model_card = dict(dataset='RAF-DB (basic)', domain='real-faces',
+                  train_split='train', eval_split='test')

@@ -18,3 +18,10 @@ val_dataloader = dict(
     dataset=dict(type=dataset_type, data_root=data_root, split='test',
                  image_source='aligned'))
 test_dataloader = val_dataloader
+
+# What the model card of a model trained here says (MPAModelCardHook): the
+# generated demo world of drawn faces. Such a model warns once when used
+# (mpa_fer_plugin.apis.model_card.DemoDomainWarning).
+model_card = dict(
+    dataset='demo world (mpa_fer_plugin.datasets.synthetic, drawn faces)',
+    domain='synthetic-drawn-faces', train_split='train', eval_split='test')

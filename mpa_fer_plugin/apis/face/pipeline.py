@@ -14,6 +14,8 @@ from mmengine.config import Config
 
 from ..inference import init_mpa_model, load_image
 from ..inferencer import MPAFERInferencer
+from ..model_card import card_label, read_model_card, warn_if_demo
+from ..model_zoo import resolve_model
 from .align import (
     CropGeometry,
     GeometrySpec,
@@ -21,12 +23,12 @@ from .align import (
     build_geometry,
     geometry_for_config,
 )
+from .auto import build_face_detector
 from .detectors import (
     LANDMARK_NAMES,
     DetectorSpec,
     FaceDetections,
     as_detections,
-    build_face_detector,
 )
 
 
@@ -42,8 +44,12 @@ class FERPipeline:
     """Face detection, alignment and MPA-FER classification in one object.
 
     Args:
-        config (str | Config): The model's config (or pass ``model``).
-        checkpoint (str, optional): Its (prompt-only) checkpoint.
+        config (str | Config): The model's config, or a model name of the
+            model index (:func:`~mpa_fer_plugin.apis.model_zoo.
+            resolve_model`: its config and checksum-verified weights), or
+            pass ``model``.
+        checkpoint (str, optional): Its (prompt-only) checkpoint; None for
+            a zero-shot config (nothing to load).
         detector: What :func:`~.detectors.build_face_detector` takes: None
             or ``'auto'`` (default: ``'yuface'`` where it is installed, else
             ``'haar'`` with a warning), ``'yuface'``, ``'haar'``, ``'mtcnn'``,
@@ -70,6 +76,11 @@ class FERPipeline:
     2x3 matrix, size, geometry), ``pred_label``, ``pred_class``,
     ``pred_score``, ``topk`` (list of ``{'class', 'score'}``) and
     ``scores`` (class -> probability). No face: an empty list.
+
+    The model's card (:mod:`~mpa_fer_plugin.apis.model_card`: what it was
+    trained on, or ``kind='zero-shot'``) is :attr:`model_card`, recorded by
+    :meth:`describe`; a model whose card's domain is the synthetic demo
+    world warns once (``DemoDomainWarning``) on its first input.
     """
 
     def __init__(self,
@@ -87,9 +98,13 @@ class FERPipeline:
         if model is None:
             if config is None:
                 raise ValueError('FERPipeline needs a config or a model')
+            if isinstance(config, str):
+                config, checkpoint = resolve_model(config, checkpoint)
             model = init_mpa_model(config, checkpoint, device=device,
                                    cfg_options=cfg_options)
         self.model = model
+        #: dict: What the model was trained on (see the class docstring).
+        self.model_card = read_model_card(model)
         self.inferencer = MPAFERInferencer(model, topk=topk,
                                            classnames=classnames)
         self.classes = tuple(self.inferencer.classes)
@@ -150,6 +165,7 @@ class FERPipeline:
         """
         if not crops:
             return []
+        warn_if_demo(self.model)
         raw = self.inferencer(list(crops), batch_size=batch_size,
                               progress=False)
         return [dict(pred_label=int(r['pred_label']),
@@ -219,6 +235,19 @@ class FERPipeline:
             display_size=display_size, legend=legend)
 
     def describe(self) -> Dict[str, Any]:
-        """Detector and geometry, for logs and result files."""
+        """Detector, geometry and model card, for logs and result files.
+
+        Returns:
+            dict: ``detector``, ``geometry``, ``model`` (a one-line label
+            of the card, e.g. ``'ZERO-SHOT ViT-B-16 (openai), no FER
+            training'``) and ``model_card``.
+        """
         return dict(detector=type(self.detector).__name__,
-                    geometry=self.geometry.to_dict())
+                    geometry=self.geometry.to_dict(),
+                    model=card_label(self.model_card),
+                    model_card=self.model_card)
+
+    def label_drawing(self, drawn: np.ndarray) -> np.ndarray:
+        """Add the strip naming the model (its card) under a drawing."""
+        from ..model_card import draw_card_banner
+        return draw_card_banner(drawn, self.model_card)

@@ -194,6 +194,8 @@ def process_video(pipeline, source: Source,
                     rows += 1
             if out_video:
                 drawn = draw_faces(frame, faces, classes, min_side, ids=ids)
+                if hasattr(pipeline, 'label_drawing'):  # the model card
+                    drawn = pipeline.label_drawing(drawn)
                 if writer is None:
                     writer = _writer(out_video, fps_in,
                                      (drawn.shape[1], drawn.shape[0]))
@@ -219,7 +221,8 @@ def process_video(pipeline, source: Source,
         flips_smoothed=sum(count_flips(v) for v in smooth_labels.values()),
         video=out_video, csv=out_csv,
         detector=(type(pipeline.detector).__name__
-                  if hasattr(pipeline, 'detector') else None))
+                  if hasattr(pipeline, 'detector') else None),
+        model_card=getattr(pipeline, 'model_card', None))
     print_log(f'{frames} frames, {summary["tracks"]} tracks, '
               f'{summary["fps"]:.1f} frames/s', logger='current')
     return summary
