@@ -27,7 +27,8 @@ setup(
     python_requires='>=3.9',
     packages=find_packages(include=['mpa_fer_plugin', 'mpa_fer_plugin.*']),
     include_package_data=True,
-    package_data={'mpa_fer_plugin': ['prompts/data/*.json']},
+    package_data={'mpa_fer_plugin': ['prompts/data/*.json',
+                                     'webapp/static/*']},
     # Tested ranges; the exact CI set is requirements/ci.txt. mmcv is NOT
     # required here on purpose: `mmcv` and `mmcv-lite` install the same
     # import package, so requiring one would clobber a user's compiled mmcv.
@@ -59,6 +60,10 @@ setup(
         # ONNX export and its onnxruntime check (tools/deployment); torch's
         # TorchScript-based exporter (dynamo=False) needs no onnxscript.
         'export': ['onnx>=1.16', 'onnxruntime>=1.17'],
+        # The web page (tools/web_demo.py) is standard library; it needs
+        # the face extra's detector. playwright drives Debian's Chromium
+        # in its browser test (requirements/web.txt; no browser download).
+        'web': ['opencv-python>=4.5,<5', 'playwright>=1.40'],
     },
     classifiers=[
         'Programming Language :: Python :: 3',
