@@ -13,17 +13,17 @@ and returns :class:`FaceDetections`, a named tuple
   depends on the detector).
 
 Detectors live in the registry :data:`FACE_DETECTORS`, so a config or a
-flag picks one by name (:func:`build_face_detector`). Your own detector
+flag picks one by name (:func:`~.auto.build_face_detector`). Your own detector
 (RetinaFace, InsightFace, MediaPipe, ...) plugs in by registering a class
 with a ``detect`` method, or by passing any object that has one.
 
-The default, ``'auto'``, is ``'YuFaceDetector'`` (:mod:`.yuface_detector`:
-libfacedetection's CNN from the ``yuface`` wheel, 5 landmarks, weights
-compiled in; imported only when built) where ``yuface`` imports, else
-``'HaarFaceDetector'`` with one warning
-(:data:`~.yuface_detector.YUFACE_MISSING`).
+Building by name and the default chain ``'auto'`` (yuface, else Haar,
+else scikit-image's LBP cascade) live in :mod:`.auto`, which imports this
+module and the other detector modules (:mod:`.yuface_detector`,
+:mod:`.lbp_detector`); none of them imports it back.
 ``'HaarFaceDetector'`` needs nothing but OpenCV 4.x: its wheels ship the
-Haar cascades under ``cv2.data.haarcascades`` (OpenCV 5.0 dropped them).
+Haar cascades under ``cv2.data.haarcascades`` and
+``cv2.CascadeClassifier`` (OpenCV 5.0 dropped both).
 ``'MTCNNFaceDetector'`` wraps facenet-pytorch's MTCNN (5 landmarks,
 weights inside its wheel); it is imported only when built.
 """
@@ -34,21 +34,13 @@ import cv2
 import numpy as np
 from mmengine.registry import Registry
 
-#: Registry of face detectors; build with :func:`build_face_detector`.
+#: Registry of face detectors; build with
+#: :func:`~.auto.build_face_detector`.
 FACE_DETECTORS = Registry('face detector')
 
 #: Order of the 5 landmarks of :class:`FaceDetections`.
 LANDMARK_NAMES = ('left_eye', 'right_eye', 'nose', 'mouth_left',
                   'mouth_right')
-
-#: Short names accepted by :func:`build_face_detector`.
-ALIASES = {'haar': 'HaarFaceDetector', 'mtcnn': 'MTCNNFaceDetector',
-           'yuface': 'YuFaceDetector', 'none': 'WholeImageDetector',
-           'whole': 'WholeImageDetector'}
-#: Named settings of a registered detector (:func:`build_face_detector`).
-PRESETS = {'haar_classic': dict(type='HaarFaceDetector', equalize=True,
-                                blur=0.0, min_neighbors=5)}
-
 
 class FaceDetections(NamedTuple):
     """Faces found in one image (see the module docstring)."""
@@ -160,6 +152,11 @@ class HaarFaceDetector:
                  angles: Sequence[float] = (),
                  nms_iou: float = 0.3,
                  blur: float = 2.0) -> None:
+        if not hasattr(cv2, 'CascadeClassifier'):
+            raise RuntimeError(
+                f'OpenCV {cv2.__version__} has no cv2.CascadeClassifier '
+                '(OpenCV 5 dropped it): install opencv-python-headless<5, '
+                "or use detector='lbp' (scikit-image) or 'auto'")
         if cascade_dir is None:
             data = getattr(cv2, 'data', None)
             cascade_dir = getattr(data, 'haarcascades', None)
@@ -167,8 +164,9 @@ class HaarFaceDetector:
                 raise RuntimeError(
                     f'OpenCV {cv2.__version__} ships no Haar cascades '
                     '(cv2.data.haarcascades is missing; OpenCV 5 dropped '
-                    'them): install opencv-python 4.x (see '
-                    'requirements/ci.txt) or pass cascade_dir=')
+                    'them): install opencv-python-headless<5 (see '
+                    "requirements/common.txt), pass cascade_dir= or use "
+                    "detector='lbp'")
         if isinstance(cascades, str):
             cascades = (cascades, )
         if not cascades:
@@ -334,7 +332,7 @@ class MTCNNFaceDetector:
                 'MTCNNFaceDetector needs facenet-pytorch (`pip install '
                 '--no-deps facenet-pytorch==2.6.0 requests`: its pins '
                 'torch<2.3 and numpy<2 are not needed for MTCNN), or use '
-                "detector='yuface' or 'haar'") from e
+                "detector='yuface', 'haar' or 'lbp'") from e
         self.mtcnn = MTCNN(keep_all=True, min_face_size=min_face_size,
                            thresholds=list(thresholds), device=device)
         self.min_score = min_score
@@ -364,48 +362,5 @@ class WholeImageDetector:
         return as_detections(([[0, 0, w, h]], None, [1.0]))
 
 
+#: What :func:`~.auto.build_face_detector` takes.
 DetectorSpec = Union[None, str, dict, Any]
-
-
-def build_face_detector(spec: DetectorSpec = None) -> Any:
-    """Build a face detector from a name, a config dict or an object.
-
-    Args:
-        spec: None or ``'auto'`` (the default: ``'yuface'`` when its
-            package imports, else ``'haar'`` with a warning that names the
-            pip line, :func:`~.yuface_detector.auto_detector_name`); a
-            registered name or an alias (``'haar'``, ``'yuface'``,
-            ``'mtcnn'``, ``'none'``); a dict with
-            ``type`` and the constructor's arguments; a name of
-            :data:`PRESETS` (``'haar_classic'``); or any object with a
-            ``detect(image)`` method (returned as it is).
-
-    Returns:
-        An object with ``detect(image) -> FaceDetections``.
-    """
-    if spec is None or (isinstance(spec, str) and spec.lower() == 'auto'):
-        from .yuface_detector import auto_detector_name
-        spec = auto_detector_name()
-    if isinstance(spec, str):
-        spec = dict(PRESETS.get(spec.lower(), dict(type=spec)))
-    if isinstance(spec, dict):
-        spec = dict(spec)
-        name = spec.get('type')
-        if isinstance(name, str):
-            spec['type'] = ALIASES.get(name.lower(), name)
-            if spec['type'] not in FACE_DETECTORS:
-                raise KeyError(
-                    f'unknown face detector {name!r}; registered: '
-                    f'{sorted(FACE_DETECTORS.module_dict)} (aliases '
-                    f'{sorted(ALIASES)}, presets {sorted(PRESETS)}); '
-                    'register your own in '
-                    'mpa_fer_plugin.apis.face.FACE_DETECTORS')
-        return FACE_DETECTORS.build(spec)
-    if not callable(getattr(spec, 'detect', None)):
-        raise TypeError(f'a face detector needs a detect(image) method; '
-                        f'got {type(spec).__name__}')
-    return spec
-
-
-# Registers YuFaceDetector (imports yuface only when it is built).
-from . import yuface_detector  # noqa: E402,F401

@@ -4,10 +4,8 @@
 Shiqi Yu's `libfacedetection` for CPython: the network's weights are
 compiled into its shared library, so nothing is downloaded and it works
 offline. It gives a box, a confidence (0-100) and 5 landmarks per face.
+The default chain that prefers it is :mod:`.auto`.
 """
-import importlib
-import warnings
-
 import cv2
 import numpy as np
 
@@ -17,31 +15,6 @@ from .detectors import (
     _check_image,
     as_detections,
 )
-
-#: The warning of ``'auto'`` (the default) when ``yuface`` does not import.
-YUFACE_MISSING = (
-    "face detector 'auto': yuface is not installed, so the Haar cascades "
-    "are used, which find fewer faces (72.6 % of the README's drawn demo "
-    "test faces against 96.0 %, and more false positives); "
-    "`pip install 'yuface==2023.5.1'` (CPython 3.8-3.11, Linux x86_64 or "
-    "Windows) for the CNN detector, or pass detector='haar' to choose "
-    "Haar and silence this")
-
-
-def auto_detector_name() -> str:
-    """What ``'auto'`` (the default detector) builds here.
-
-    Returns:
-        str: ``'YuFaceDetector'`` when ``yuface`` imports, else
-        ``'HaarFaceDetector'`` (after a :data:`YUFACE_MISSING` warning;
-        Python shows it once per process).
-    """
-    try:
-        importlib.import_module('yuface')
-    except ImportError:
-        warnings.warn(YUFACE_MISSING, UserWarning, stacklevel=3)
-        return 'HaarFaceDetector'
-    return 'YuFaceDetector'
 
 
 @FACE_DETECTORS.register_module()
@@ -77,7 +50,7 @@ class YuFaceDetector:
             raise ImportError(
                 "YuFaceDetector needs yuface (`pip install 'yuface==2023."
                 "5.1'`: CPython 3.8-3.11 wheels with the weights built in), "
-                "or use detector='haar'") from e
+                "or use detector='haar' or 'lbp'") from e
         self._detect = yuface.detect
         if not 0 <= min_score <= 1:
             raise ValueError(f'min_score must be in [0, 1], got {min_score}')

@@ -13,7 +13,8 @@ from mpa_fer_plugin.apis.face.yuface_detector import YuFaceDetector
 
 needs_yuface = pytest.mark.skipif(
     importlib.util.find_spec('yuface') is None,
-    reason='yuface is not installed (requirements/ci.txt pins it)')
+    reason='yuface is not installed (requirements/common.txt pins it '
+    'where a wheel exists)')
 
 
 @needs_yuface
@@ -100,7 +101,7 @@ def test_default_is_yuface_when_installed(recwarn):
 
 def test_default_falls_back_to_haar_with_one_warning(monkeypatch):
     from mpa_fer_plugin.apis.face import HaarFaceDetector
-    from mpa_fer_plugin.apis.face.yuface_detector import YUFACE_MISSING
+    from mpa_fer_plugin.apis.face.auto import YUFACE_MISSING
     monkeypatch.setitem(sys.modules, 'yuface', None)  # import fails
     for spec in (None, 'auto'):
         with pytest.warns(UserWarning) as caught:
