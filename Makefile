@@ -13,9 +13,10 @@ export no_proxy := 127.0.0.1,localhost
 
 install: $(STAMP)
 
-$(STAMP): requirements/ci.txt setup.py
+$(STAMP): requirements/ci.txt requirements/web.txt setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -r requirements/ci.txt
+	$(PY) -m pip install -r requirements/web.txt
 	$(PY) -m pip install --no-deps --no-build-isolation -e .
 	$(PY) -m pip check || true
 	touch $(STAMP)
