@@ -83,12 +83,15 @@ def _base_clip(cfg) -> Optional[Dict[str, Any]]:
     pretrained = clip.get('pretrained')
     is_file = isinstance(pretrained, str) and (
         osp.isfile(osp.expanduser(pretrained)) or '/' in pretrained)
+    quick_gelu = clip.get('quick_gelu')
+    if quick_gelu is None and clip.get('model_cfg'):
+        quick_gelu = clip['model_cfg'].get('quick_gelu')
     return dict(
         model_name=clip.get('model_name') or (
             'model_cfg' if clip.get('model_cfg') else None),
         weights=osp.basename(pretrained) if is_file else None,
         tag=None if is_file else pretrained,
-        quick_gelu=clip.get('quick_gelu'))
+        quick_gelu=quick_gelu)
 
 
 def _trainable(model) -> Optional[int]:
@@ -134,10 +137,10 @@ def _selection(cfg) -> str:
     card = _cfg_get(cfg, 'model_card') or {}
     split = card.get('eval_split', 'val')
     if best:
-        key = 'the first metric (accuracy/top1)' if best == 'auto' else best
-        return (f'best {key} on the {split!r} split during training '
-                '(CheckpointHook save_best); the latest epoch for '
-                'epoch_N.pth files')
+        key = 'accuracy/top1 (the first metric)' if best == 'auto' else best
+        return (f'best_*.pth: the epoch of the best {key} on the {split!r} '
+                'split during training (CheckpointHook save_best); '
+                'epoch_N.pth: the last epoch N')
     return 'the checkpoint of the epoch it was saved at'
 
 
@@ -177,9 +180,11 @@ def build_model_card(cfg=None,
     if domain is not None and domain not in DOMAINS:
         raise ValueError(f'model_card.domain={domain!r} must be one of '
                          f'{DOMAINS}')
-    data_root = _cfg_get(cfg, 'data_root')
+    data_root = _cfg_get(_cfg_get(_cfg_get(cfg, 'train_dataloader'),
+                                  'dataset'), 'data_root')
+    data_root = data_root or _cfg_get(cfg, 'data_root')
     trained = kind == 'prompt-tuned'
-    filename = _cfg_get(cfg, 'filename')
+    filename = getattr(cfg, 'filename', None)
     card = dict(
         format_version=CARD_VERSION,
         name=source.get('name'),

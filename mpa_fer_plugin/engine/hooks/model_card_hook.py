@@ -44,5 +44,6 @@ class MPAModelCardHook(Hook):
         card = build_model_card(runner.cfg, model, kind=self.kind,
                                 metrics=self.metrics,
                                 epoch=self.metrics_epoch)
-        card['epoch'] = runner.epoch
-        checkpoint.setdefault('meta', {})['model_card'] = card
+        meta = checkpoint.setdefault('meta', {})
+        card['epoch'] = meta.get('epoch', runner.epoch)  # epochs done
+        meta['model_card'] = card
