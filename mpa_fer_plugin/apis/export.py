@@ -14,8 +14,9 @@ Inputs and outputs of the graph:
   mean/std; with ``'normalized'`` it is already ``(x - mean) / std``, the
   tensor the PyTorch backbone takes.
 * outputs ``logits`` ``[B, C]`` (``logit_scale * S(x, c)``, equal to
-  ``model(x, mode='tensor')``) and ``scores`` ``[B, C]`` (their softmax,
-  equal to ``pred_score``). The batch axis is dynamic.
+  ``model(x, mode='tensor')``) and ``scores`` ``[B, C]`` (the softmax of
+  ``logits / T`` with the head's calibration temperature ``T``, equal to
+  ``pred_score``). The batch axis is dynamic.
 
 :func:`quantize_onnx` writes an int8 version with onnxruntime's dynamic
 quantisation (int8 weights of the MatMul/Gemm layers, activations
@@ -64,6 +65,8 @@ class MPAFERExportModule(nn.Module):
         self.topk = head.topk_patches
         self.local_weight = head.local_weight
         self.logit_scale = head.logit_scale
+        # calibration temperature of the checkpoint (scores only)
+        self.temperature = float(getattr(head, 'temperature', 1.0))
         if text_feats is None:
             with torch.no_grad():
                 text_feats = head.text_features()
@@ -88,7 +91,7 @@ class MPAFERExportModule(nn.Module):
         patches = feats[1] if len(feats) > 1 else None
         logits = self.logit_scale * cgla_scores(
             feats[0], self.text_feats, patches, self.topk, self.local_weight)
-        return logits, logits.softmax(dim=-1)
+        return logits, (logits / self.temperature).softmax(dim=-1)
 
 
 def _input_size(model: nn.Module) -> Tuple[int, int]:
@@ -290,7 +293,9 @@ def check_onnx_parity(model: nn.Module,
     return dict(
         max_abs_diff_logits=float(np.abs(logits_ort - logits).max()),
         max_abs_diff_scores=float(
-            np.abs(scores_ort - _softmax(logits)).max()),
+            np.abs(scores_ort - _softmax(
+                logits / float(getattr(model.head, 'temperature', 1.0))))
+            .max()),
         top1_agreement=float(
             (logits_ort.argmax(-1) == logits.argmax(-1)).mean()))
 

@@ -229,6 +229,11 @@ class MPAPromptHead(ClsHead):
         if prototypes is not None:
             self.set_prototypes(self._load_prototypes(prototypes))
         self._text_cache: Optional[tuple] = None
+        # Post-hoc calibration (mpa_fer_plugin.evaluation.calibration):
+        # predict() returns softmax(logits / temperature); the logits of
+        # forward() and the arg-max are unchanged. Set from a checkpoint's
+        # meta['calibration'] when it is loaded for inference.
+        self.temperature = 1.0
         register_frozen_state_hooks(self, ['text_encoder'])
 
     @staticmethod
@@ -356,6 +361,13 @@ class MPAPromptHead(ClsHead):
     def forward(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:
         """Return the class logits ``logit_scale * S(x, c)`` ``[B, C]``."""
         return self._logits(feats, self.text_features())
+
+    def _get_predictions(self, cls_score: torch.Tensor,
+                         data_samples: Optional[List[DataSample]]
+                         ) -> List[DataSample]:
+        """mmpretrain's predictions of ``cls_score / temperature``."""
+        return super()._get_predictions(cls_score / self.temperature,
+                                        data_samples)
 
     def loss(self, feats: Sequence[torch.Tensor],
              data_samples: List[DataSample],
