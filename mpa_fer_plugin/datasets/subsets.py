@@ -217,18 +217,83 @@ class FewShotSubset(_FERSubset):
             chosen[classes[label]] = names
         return chosen
 
+    def _split_error(self, problem: str) -> ValueError:
+        return ValueError(f'FewShotSubset: split file {self.split_file}: '
+                          f'{problem}')
+
     def _read_split(self) -> Optional[Dict[str, List[str]]]:
+        """The split file's ``images`` (checked for form), or None."""
         if not self.split_file or not osp.isfile(self.split_file):
             return None
-        with open(self.split_file) as f:
-            data = json.load(f)
+        with open(self.split_file, 'rb') as f:
+            raw = f.read()
+        try:
+            data = json.loads(raw.decode('utf-8'))
+        except UnicodeDecodeError as exc:
+            raise self._split_error(
+                f'not UTF-8 text (byte {exc.start}: '
+                f'{raw[exc.start:exc.start + 1]!r})') from None
+        except json.JSONDecodeError as exc:
+            raise self._split_error(
+                f'not valid JSON (line {exc.lineno}, column {exc.colno}: '
+                f'{exc.msg})') from None
+        if not isinstance(data, dict):
+            raise self._split_error(f'expected a JSON object with "shots", '
+                                    f'"seed" and "images", got '
+                                    f'{type(data).__name__}')
+        version = data.get('format_version', SPLIT_FORMAT)
+        if version != SPLIT_FORMAT:
+            raise self._split_error(f'format_version {version!r}; this '
+                                    f'version reads {SPLIT_FORMAT}')
         for key, want in (('shots', self.shots), ('seed', self.seed)):
             if data.get(key) != want:
-                raise ValueError(
-                    f'split file {self.split_file}: {key}={data.get(key)!r} '
-                    f'but the dataset asks for {key}={want!r}; use another '
-                    'file or matching settings')
-        return data['images']
+                raise self._split_error(
+                    f'{key}={data.get(key)!r} but the dataset asks for '
+                    f'{key}={want!r}; use another file or matching settings')
+        images = data.get('images')
+        if images is None:
+            raise self._split_error(
+                f'no "images" key (it has {sorted(data)}); expected '
+                '"images": {class name: [image names]}')
+        if not isinstance(images, dict) or not all(
+                isinstance(v, list) and all(isinstance(n, str) for n in v)
+                for v in images.values()):
+            raise self._split_error('"images" must map each class name to '
+                                    'a list of image names')
+        return images
+
+    def _check_split(self, chosen: Dict[str, List[str]],
+                     infos: List[dict]) -> None:
+        """Every class, K names each (or all it has), no name twice."""
+        classes = list(self._metainfo['classes'])
+        unknown = sorted(set(chosen) - set(classes))
+        if unknown:
+            raise self._split_error(f'classes {unknown} are not classes of '
+                                    f'the dataset {classes}')
+        absent = [c for c in classes if not chosen.get(c)]
+        if absent:
+            raise self._split_error(
+                f'no images for class(es) {absent}: a {self.shots}-shot '
+                'split needs every class (the prompts of a class without '
+                'shots are never trained)')
+        available = {classes[label]: len(idx)
+                     for label, idx in self._by_class(infos).items()}
+        for name in classes:
+            want = min(self.shots, available.get(name, 0))
+            if len(chosen[name]) != want:
+                raise self._split_error(
+                    f'class {name} has {len(chosen[name])} images, but a '
+                    f'{self.shots}-shot split has {want} (the dataset has '
+                    f'{available.get(name, 0)} of that class)')
+        seen: Dict[str, str] = {}
+        for name in classes:
+            for image in chosen[name]:
+                if image in seen:
+                    where = 'twice in class ' + name if seen[image] == \
+                        name else f'in classes {seen[image]} and {name}'
+                    raise self._split_error(f'image {image!r} is listed '
+                                            f'{where}')
+                seen[image] = name
 
     def _write_split(self, chosen: Dict[str, List[str]]) -> None:
         folder = osp.dirname(osp.abspath(self.split_file))
@@ -252,6 +317,7 @@ class FewShotSubset(_FERSubset):
             if self.split_file:
                 self._write_split(chosen)
         else:
+            self._check_split(chosen, infos)
             source = f'read from {self.split_file}'
         wanted = {n: c for c, names in chosen.items() for n in names}
         classes = self._metainfo['classes']

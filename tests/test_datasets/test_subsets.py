@@ -117,11 +117,81 @@ def test_split_file_is_read_back_and_checked(trees, tmp_path):
     assert len(reused) == len(ds)
     with pytest.raises(ValueError, match='seed=3'):
         _fewshot(trees['RAFDB'], 1, 4, path)
-    data['images']['Fear'] = ['Image/aligned/train_00005_aligned.jpg']
+    data['images']['Fear'] = ['Image/aligned/train_00012_aligned.jpg']
     with open(path, 'w') as f:
         json.dump(data, f)
     with pytest.raises(ValueError, match='Anger in the dataset'):
         _fewshot(trees['RAFDB'], 1, 3, path)
+
+
+def _bad_split(trees, tmp_path, edit=None, text=None, shots=2):
+    """Write a valid 2-shot split, spoil it, return the error text."""
+    path = str(tmp_path / 'split.json')
+    if osp.exists(path):
+        os.unlink(path)
+    _fewshot(trees['RAFDB'], shots, 0, path)
+    if text is not None:
+        with open(path, 'wb') as f:
+            f.write(text)
+    else:
+        data = json.loads(open(path).read())
+        edit(data)
+        with open(path, 'w') as f:
+            json.dump(data, f)
+    with pytest.raises(ValueError) as info:
+        _fewshot(trees['RAFDB'], shots, 0, path)
+    msg = str(info.value)
+    assert f'split file {path}: ' in msg  # every error names the file
+    return msg
+
+
+def test_split_file_errors_name_the_file_and_the_problem(trees, tmp_path):
+    def dup(d):
+        d['images']['Fear'][1] = d['images']['Fear'][0]
+    assert 'is listed twice in class Fear' in _bad_split(trees, tmp_path,
+                                                         dup)
+
+    def cross(d):
+        d['images']['Fear'][0] = d['images']['Anger'][0]
+    assert 'is listed in classes Anger and Fear' in \
+        _bad_split(trees, tmp_path, cross)
+
+    def missing_class(d):
+        del d['images']['Sadness']
+    assert "no images for class(es) ['Sadness']: a 2-shot split needs " \
+        'every class' in _bad_split(trees, tmp_path, missing_class)
+
+    def empty_class(d):
+        d['images']['Sadness'] = []
+    assert "no images for class(es) ['Sadness']" in \
+        _bad_split(trees, tmp_path, empty_class)
+
+    def three(d):
+        d['images']['Happiness'].append(
+            'Image/aligned/train_00010_aligned.jpg')
+    assert 'class Happiness has 3 images, but a 2-shot split has 2' in \
+        _bad_split(trees, tmp_path, three)
+
+    def unknown(d):
+        d['images']['Contempt'] = ['x.jpg']
+    assert "classes ['Contempt'] are not classes of the dataset" in \
+        _bad_split(trees, tmp_path, unknown)
+
+    def no_images(d):
+        d['chosen'] = d.pop('images')
+    msg = _bad_split(trees, tmp_path, no_images)
+    assert 'no "images" key' in msg and "'chosen'" in msg
+
+    def flat(d):
+        d['images'] = ['a.jpg']
+    assert '"images" must map each class name' in \
+        _bad_split(trees, tmp_path, flat)
+    msg = _bad_split(trees, tmp_path, text=b'{"shots": 2, "seed": 0,\n "im')
+    assert 'not valid JSON (line 2, column' in msg
+    msg = _bad_split(trees, tmp_path, text=b'{"shots": 2, "se\xffd": 0}')
+    assert "not UTF-8 text (byte 16: b'\\xff')" in msg
+    assert 'expected a JSON object' in _bad_split(trees, tmp_path,
+                                                  text=b'[1, 2]')
 
 
 def test_prototype_pipeline_rebuild_selects_the_same_shots(trees, tmp_path):
