@@ -34,7 +34,10 @@ are active for the stock mmpretrain tools (``tools/train.py``,
 4. **``persistent_workers`` only with workers.** mmpretrain's ``train.py``
    sets ``persistent_workers=True`` on every dataloader, which torch rejects
    when ``num_workers=0``. The shim drops the flag in that case.
-5. **Version ranges are warned about, never asserted.**
+5. **Version ranges are warned about, never asserted.** Versions are
+   looked up under the upstream and the onedl distribution names
+   (:mod:`mpa_fer_plugin.utils.stack_check`), and two distributions
+   installed over each other are reported.
 6. **Atomic checkpoint saves.** mmengine writes a checkpoint in place and
    :class:`~mmengine.hooks.CheckpointHook` deletes the oldest one (and the
    previous best) *before* writing the new one, so a kill in between loses
@@ -52,28 +55,30 @@ are active for the stock mmpretrain tools (``tools/train.py``,
    latter two off.
 
 All patches are idempotent and can be inspected through :data:`APPLIED`.
+Each shim but 1 and 7 first checks whether the installed mmengine already
+has the fix (:mod:`~mpa_fer_plugin.utils.stack_check`, a signature, probe
+or source check) and is skipped there, with the reason in :data:`SKIPPED`
+(onedl-mmengine 0.10.12 fixes the shared memo). The safe loader (1) stays
+on every stack: onedl-mmengine loads with an allow-list too, but after any
+unpickling error it falls back to a full unpickle, which runs code from
+the file. The plugin's own hooks (7) are not a fix of the stack.
 """
 import atexit
 import copy
 import functools
 import os.path as osp
-import warnings
 from datetime import timedelta
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import torch
 
+from . import stack_check
+from .stack_check import TESTED_RANGES, check_versions  # noqa: F401
+
 #: Names of the shims that have been applied in this process.
 APPLIED: List[str] = []
-
-#: Tested version ranges: ``package -> (min inclusive, max exclusive)``.
-TESTED_RANGES: Dict[str, tuple] = {
-    'mmengine': ('0.10.7', '1.0.0'),
-    'mmpretrain': ('1.2.0', '1.3.0'),
-    'mmcv': ('2.0.0', '2.4.0'),
-    'open_clip_torch': ('3.0.0', '4.0.0'),
-    'torch': ('2.6.0', '3.0.0'),
-}
+#: Shims not applied because the stack has the fix: name -> reason.
+SKIPPED: Dict[str, str] = {}
 
 
 def load_local_checkpoint_trusted(filename: str,
@@ -398,50 +403,38 @@ def _patch_dataset_copy() -> None:
     APPLIED.append('dataset_copy_fresh_memo')
 
 
-def check_versions() -> List[str]:
-    """Warn (never assert) about packages outside the tested ranges.
-
-    Returns:
-        list[str]: The warning messages that were emitted.
-    """
-    from importlib.metadata import PackageNotFoundError, version
-
-    from mmengine.utils import digit_version
-
-    messages = []
-    for package, (low, high) in TESTED_RANGES.items():
-        candidates = (('mmcv', 'mmcv-lite')
-                      if package == 'mmcv' else (package, ))
-        for dist in candidates:
-            try:
-                found = version(dist)
-            except PackageNotFoundError:
-                continue
-            if not digit_version(low) <= digit_version(found) < digit_version(
-                    high):
-                msg = (f'mpa_fer_plugin was tested with {package}>={low},'
-                       f'<{high}, but {dist}=={found} is installed; '
-                       'things may break.')
-                warnings.warn(msg, stacklevel=2)
-                messages.append(msg)
-            break
-    return messages
+#: Every shim in order: name, patch, and the check that the stack already
+#: has the fix (None: always applied).
+SHIMS: Tuple[Tuple[str, Callable[[], None], Optional[Callable[[], bool]]],
+             ...] = (
+    ('safe_checkpoint_loading', _patch_checkpoint_loader, None),
+    ('atomic_checkpoint_saves', _patch_atomic_saves,
+     stack_check.atomic_saves_fixed),
+    ('plugin_safety_hooks', _patch_plugin_hooks, None),
+    ('cpu_safe_dist_init', _patch_dist_init, stack_check.dist_init_fixed),
+    ('ddp_cpu_device_ids', _patch_ddp_device_ids,
+     stack_check.ddp_device_ids_fixed),
+    ('persistent_workers_without_workers', _patch_build_dataloader,
+     stack_check.dataloader_fixed),
+    ('dataset_copy_fresh_memo', _patch_dataset_copy,
+     stack_check.dataset_copy_fixed),
+)
 
 
 def apply_all() -> List[str]:
-    """Apply every shim once (idempotent).
+    """Apply every shim the installed stack needs, once (idempotent).
 
     Returns:
-        list[str]: The names of the shims applied in this process.
+        list[str]: The names of the shims applied in this process (the
+        others are in :data:`SKIPPED`).
     """
     if not APPLIED:
-        _patch_checkpoint_loader()
-        _patch_atomic_saves()
-        _patch_plugin_hooks()
-        _patch_dist_init()
-        _patch_ddp_device_ids()
-        _patch_build_dataloader()
-        _patch_dataset_copy()
+        for name, patch, fixed in SHIMS:
+            if fixed is not None and fixed():
+                SKIPPED[name] = (f'{stack_check.detect_stack()} stack: '
+                                 f'{fixed.__name__} is true')
+                continue
+            patch()
         check_versions()
     return APPLIED
 

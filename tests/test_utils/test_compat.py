@@ -12,16 +12,27 @@ from mmengine.runner import Runner
 from mmengine.runner.checkpoint import CheckpointLoader, save_checkpoint
 
 import mpa_fer_plugin  # noqa: F401
-from mpa_fer_plugin.utils import compat
+from mpa_fer_plugin.utils import compat, stack_check
 
 
-def test_all_shims_applied_once():
-    assert compat.apply_all() == [
+def test_every_shim_applied_or_skipped_once():
+    names = [name for name, _, _ in compat.SHIMS]
+    assert names == [
         'safe_checkpoint_loading', 'atomic_checkpoint_saves',
         'plugin_safety_hooks', 'cpu_safe_dist_init',
         'ddp_cpu_device_ids', 'persistent_workers_without_workers',
         'dataset_copy_fresh_memo'
     ]
+    applied = compat.apply_all()
+    assert sorted(applied + list(compat.SKIPPED)) == sorted(names)
+    # the security shim and the plugin's own hooks apply on every stack
+    assert {'safe_checkpoint_loading', 'plugin_safety_hooks'} <= set(applied)
+    stack = stack_check.detect_stack()
+    if stack == 'upstream':  # mmengine 0.10.7 needs every fix
+        assert applied == names and compat.SKIPPED == {}
+    elif stack == 'onedl':  # onedl-mmengine 0.10.12 fixed the memo
+        assert list(compat.SKIPPED) == ['dataset_copy_fresh_memo']
+        assert compat.SKIPPED['dataset_copy_fresh_memo'].startswith('onedl')
     assert compat.apply_all() == compat.APPLIED  # idempotent
 
 
