@@ -42,6 +42,39 @@ FORMAT_VERSION = 1
 CLIP_CONTEXT_LENGTH = 77
 
 
+def read_json_file(path: str, what: str = 'descriptions file') -> Any:
+    """Read a UTF-8 JSON file; errors name the file, line and byte.
+
+    Args:
+        path (str): The file.
+        what (str): What the file is, for the messages.
+
+    Returns:
+        The parsed JSON value.
+
+    Raises:
+        ValueError: Not UTF-8 (the byte offset, line and column of the first
+            bad byte) or not JSON (line and column), naming ``path``.
+    """
+    with open(path, 'rb') as f:
+        raw = f.read()
+    try:
+        text = raw.decode('utf-8-sig')
+    except UnicodeDecodeError as err:
+        line = raw.count(b'\n', 0, err.start) + 1
+        column = err.start - (raw.rfind(b'\n', 0, err.start) + 1) + 1
+        raise ValueError(
+            f'{what} {path!r} is not valid UTF-8: byte '
+            f'{raw[err.start:err.start + 1]!r} at offset {err.start} (line '
+            f'{line}, column {column}); save it as UTF-8') from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f'{what} {path!r} is not valid JSON: line '
+                         f'{err.lineno}, column {err.colno}: {err.msg}'
+                         ) from None
+
+
 def load_descriptions(path: str = DEFAULT_DESCRIPTIONS,
                       classes: Optional[Sequence[str]] = None
                       ) -> Dict[str, List[str]]:
@@ -67,16 +100,14 @@ def load_descriptions(path: str = DEFAULT_DESCRIPTIONS,
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'descriptions file {path!r} not found')
-    try:
-        with open(path, encoding='utf-8') as f:
-            data = json.load(f)
-    except json.JSONDecodeError as err:
-        raise ValueError(f'descriptions file {path!r} is not valid JSON: '
-                         f'line {err.lineno}: {err.msg}') from err
-    if not isinstance(data, dict) or not isinstance(
-            data.get('descriptions'), dict):
+    data = read_json_file(path)
+    if not isinstance(data, dict):
+        raise ValueError(f'descriptions file {path!r}: the top level is a '
+                         f'{type(data).__name__}, not an object with '
+                         '"descriptions"')
+    if not isinstance(data.get('descriptions'), dict):
         raise ValueError(f'descriptions file {path!r} has no "descriptions" '
-                         'object')
+                         f'object (keys: {sorted(data)})')
     raw = data['descriptions']
     if classes is not None:
         lookup = {str(k).strip().lower(): k for k in raw}
@@ -151,12 +182,11 @@ def _read(data_or_path: Union[str, Mapping[str, Any]], problems: List[str]
         return data_or_path
     path = os.fspath(data_or_path)
     try:
-        with open(path, encoding='utf-8') as f:
-            return json.load(f)
+        return read_json_file(path, 'file')
     except FileNotFoundError:
         problems.append(f'file {path!r} not found')
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        problems.append(f'file {path!r} is not valid UTF-8 JSON: {err}')
+    except ValueError as err:
+        problems.append(str(err))
     return None
 
 
@@ -324,8 +354,7 @@ def resume_descriptions(path: str, classes: Sequence[str],
         ``provenance`` updated with ``settings`` (``created`` is kept).
     """
     try:
-        with open(path, encoding='utf-8') as f:
-            data = json.load(f)
+        data = read_json_file(path)
     except (OSError, ValueError) as err:
         raise ValueError(f'cannot resume {path}: {err}') from None
     if not (isinstance(data, dict)

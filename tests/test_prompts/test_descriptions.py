@@ -136,7 +136,11 @@ def test_validation_of_unreadable_input(tmp_path):
     assert 'not found' in validate_descriptions(str(tmp_path / 'x.json'))[0]
     bad = tmp_path / 'bad.json'
     bad.write_text('{"classes": ')
-    assert 'not valid UTF-8 JSON' in validate_descriptions(str(bad))[0]
+    assert f'file {str(bad)!r} is not valid JSON: line 1, column 13' in \
+        validate_descriptions(str(bad))[0]
+    bad.write_bytes(b'{"classes":\n ["Fe\xe9r"]}')
+    assert "is not valid UTF-8: byte b'\\xe9' at offset 17 (line 2, " \
+        'column 6)' in validate_descriptions(str(bad))[0]
     assert 'not an object' in validate_descriptions([1, 2])[0]
 
 
@@ -227,3 +231,43 @@ def test_string_descriptions_refused_at_model_build(tiny_clip_spec,
         MODELS.build(dict(type='MPAPromptHead', clip=tiny_clip_spec,
                           classnames=FER7_CLASSES, descriptions=str(path),
                           topk_patches=4, loss_proto=None))
+
+
+def test_invalid_utf8_and_malformed_files_name_the_file_and_place(
+        tiny_clip_spec, tmp_path):
+    """At model build too: no bare UnicodeDecodeError naming no file."""
+    from mmpretrain.registry import MODELS
+
+    from mpa_fer_plugin.datasets.categories import FER7_CLASSES
+    text = json.dumps(make_file({c: [f'{c.lower()} face']
+                                 for c in FER7_CLASSES}), indent=1)
+    path = tmp_path / 'latin1.json'
+    raw = text.replace('anger face', 'anger fa\u00e7e').encode('latin-1')
+    path.write_bytes(raw)
+    offset = raw.index(b'\xe7')
+    line = raw[:offset].count(b'\n') + 1
+    with pytest.raises(ValueError) as info:
+        MODELS.build(dict(type='MPAPromptHead', clip=tiny_clip_spec,
+                          classnames=FER7_CLASSES, descriptions=str(path),
+                          topk_patches=4, loss_proto=None))
+    assert f"descriptions file {str(path)!r} is not valid UTF-8: byte " \
+        f"b'\\xe7' at offset {offset} (line {line}, column" in \
+        str(info.value)
+    with pytest.raises(ValueError, match=r'cannot resume .*latin1\.json.*'
+                       r'not valid UTF-8: byte'):
+        resume_descriptions(str(path), FER7_CLASSES, {}, [], 1)
+    # a UTF-8 byte-order mark is accepted
+    path.write_bytes(b'\xef\xbb\xbf' + text.encode())
+    assert len(load_descriptions(str(path))) == 7
+    # other malformed content: the file and what is wrong
+    path.write_text('[1, 2]')
+    with pytest.raises(ValueError, match=r"latin1\.json'?: the top level is "
+                       'a list'):
+        load_descriptions(str(path))
+    path.write_text('{"classes": ["Fear"]}')
+    with pytest.raises(ValueError, match=r'no "descriptions" object \(keys: '
+                       r"\['classes'\]\)"):
+        load_descriptions(str(path))
+    path.write_text('{"descriptions": {"Fear": ["x"]},\n "b": }')
+    with pytest.raises(ValueError, match=r'not valid JSON: line 2, column'):
+        load_descriptions(str(path))
