@@ -3,15 +3,17 @@
 mmpretrain's :func:`~mmpretrain.apis.get_model` already loads our
 prompt-only checkpoints (the frozen CLIP weights come from
 ``clip.pretrained`` in the config; the model's state-dict hooks fill them
-in). It loads with ``strict=False``, though, so a checkpoint trained with
-another config (other classes, other prompt shapes) loads with only a
-logged warning and the model keeps its random prompts. :func:`init_mpa_model`
-checks the checkpoint against the model first and fails with a message that
-names the file and the mismatch; the plugin's tools use it.
+in). It loads with ``strict=False``, which alone would only log a
+checkpoint of another config (other classes, other prompt shapes) and keep
+random prompts; the plugin checks every checkpoint where it enters the
+model (:mod:`mpa_fer_plugin.utils.checkpoint_check`, also for
+``get_model`` and the Runner) and refuses it with a message that names the
+file and the mismatch. :func:`init_mpa_model` builds with ``get_model``
+and loads through the same check; the plugin's tools use it.
 """
 import os
 import os.path as osp
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import mmcv
 import numpy as np
@@ -22,6 +24,12 @@ from mmengine.config import Config
 from mmengine.dataset import Compose, default_collate
 from mmengine.logging import print_log
 
+from ..utils.checkpoint_check import check_checkpoint
+
+__all__ = ['IMG_EXTENSIONS', 'list_images', 'load_image', 'check_checkpoint',
+           'load_mpa_checkpoint', 'init_mpa_model', 'build_test_pipeline',
+           'prepare_images']
+
 #: File suffixes treated as images when a folder is given.
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif',
                   '.tiff', '.webp')
@@ -29,16 +37,6 @@ IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif',
 #: Transforms that read files; inputs are decoded before the pipeline.
 _LOADERS = ('LoadImageFromFile', 'LoadFERImage', 'mmpretrain.LoadFERImage',
             'mmpretrain.LoadImageFromFile')
-
-#: What each trainable key depends on, for mismatch messages.
-_KEY_HINTS = (
-    ('backbone.prompts', 'visual prompts: num_prompts, prompt_depth or the '
-     'CLIP image width differ'),
-    ('head.prompt_learner.ctx', 'text context: num_ctx, class_specific_ctx, '
-     'the number of classes (CSC) or the CLIP text width differ'),
-    ('head.prototypes', 'class prototypes: the number of classes or the '
-     'CLIP embedding width differ'),
-)
 
 ImageInput = Union[str, np.ndarray]
 
@@ -102,81 +100,6 @@ def load_image(image: ImageInput) -> np.ndarray:
     return img
 
 
-def _named(model: nn.Module) -> Dict[str, torch.Tensor]:
-    """All parameters and buffers of ``model`` by name (frozen ones too)."""
-    named = dict(model.named_parameters())
-    named.update(dict(model.named_buffers()))
-    return named
-
-
-def _hint(key: str) -> str:
-    for prefix, hint in _KEY_HINTS:
-        if key.startswith(prefix):
-            return f' ({hint})'
-    return ''
-
-
-def check_checkpoint(model: nn.Module,
-                     checkpoint: Dict[str, Any],
-                     filename: str = 'the checkpoint') -> Dict[str, Any]:
-    """Check that a checkpoint was trained with the model's configuration.
-
-    Compares the class names stored in the checkpoint's ``dataset_meta``
-    with ``model.head.classnames`` and the checkpoint's tensors with the
-    model's trainable state (prompt-only checkpoints need no frozen CLIP
-    weights; frozen keys, if present, must match in shape). The class
-    prototypes may be missing (they are not used at inference).
-
-    Args:
-        model (nn.Module): An :class:`MPAFERClassifier`.
-        checkpoint (dict): The loaded checkpoint (with ``state_dict`` and
-            ``meta``) or a bare state dict.
-        filename (str): Named in the error messages.
-
-    Returns:
-        dict: The state dict of the checkpoint (``module.`` prefixes
-        removed).
-    """
-    if not isinstance(checkpoint, dict):
-        raise ValueError(f'checkpoint {filename} holds a '
-                         f'{type(checkpoint).__name__}, not a dict')
-    state = checkpoint.get('state_dict', checkpoint)
-    state = {(k[len('module.'):] if k.startswith('module.') else k): v
-             for k, v in state.items()}
-    head = getattr(model, 'head', None)
-    model_classes = tuple(getattr(head, 'classnames', ()) or ())
-    meta = checkpoint.get('meta') or {}
-    ckpt_classes = (meta.get('dataset_meta') or {}).get('classes')
-    if ckpt_classes is not None and model_classes and \
-            tuple(ckpt_classes) != model_classes:
-        raise ValueError(
-            f'checkpoint {filename} was trained on {len(ckpt_classes)} '
-            f'classes {tuple(ckpt_classes)}, but the head of the config has '
-            f'{len(model_classes)} classnames {model_classes}; use the '
-            'config the checkpoint was trained with')
-    expected = model.state_dict()
-    named = _named(model)
-    problems = []
-    for key in sorted(set(expected) - set(state)):
-        if not key.startswith('head.prototypes'):
-            problems.append(f'missing key {key!r}{_hint(key)}')
-    for key in sorted(set(state) - set(expected)):
-        if key not in named:
-            problems.append(f'unexpected key {key!r}')
-    for key in sorted(set(state) & set(named)):
-        value = state[key]
-        if isinstance(value, torch.Tensor) and \
-                value.shape != named[key].shape:
-            problems.append(
-                f'{key!r} has shape {tuple(value.shape)} in the checkpoint '
-                f'but {tuple(named[key].shape)} in the model{_hint(key)}')
-    if problems:
-        raise ValueError(
-            f'checkpoint {filename} does not match the model built from the '
-            'config: ' + '; '.join(problems))
-    return state
-
-
 def load_mpa_checkpoint(model: nn.Module, checkpoint: str) -> nn.Module:
     """Check a checkpoint against the model, then load it.
 
@@ -188,7 +111,8 @@ def load_mpa_checkpoint(model: nn.Module, checkpoint: str) -> nn.Module:
         nn.Module: ``model``, with ``_dataset_meta['classes']`` set to its
         class names (equal to the checkpoint's).
     """
-    from mmengine.runner import CheckpointLoader, load_state_dict
+    from mmengine.runner import CheckpointLoader
+    from mmengine.runner import checkpoint as mm_checkpoint
 
     from ..evaluation.calibration import apply_calibration
     if not hasattr(model, 'head') or not hasattr(model.head, 'classnames'):
@@ -197,8 +121,9 @@ def load_mpa_checkpoint(model: nn.Module, checkpoint: str) -> nn.Module:
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f'checkpoint file not found: {checkpoint}')
     ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
-    state = check_checkpoint(model, ckpt, checkpoint)
-    load_state_dict(model, state, strict=False)
+    # The function every mmengine path loads through; the plugin checks
+    # the checkpoint there (utils.checkpoint_check) and refuses it whole.
+    mm_checkpoint._load_checkpoint_to_model(model, ckpt)
     # meta['calibration']['temperature'] -> head.temperature (1 if absent)
     apply_calibration(model, ckpt, checkpoint)
     print_log(f'loaded checkpoint {checkpoint}', logger='current')

@@ -19,7 +19,10 @@ are active for the stock mmpretrain tools (``tools/train.py``,
    naming the type; full unpickling (which can run code from the file) is
    an explicit opt-in: ``--trust-checkpoint`` on the tools or
    ``MPA_FER_TRUST_CHECKPOINTS=1``. A truncated or corrupt file raises
-   :class:`CorruptCheckpointError` naming it.
+   :class:`CorruptCheckpointError` naming it. Where a checkpoint enters a
+   model (mmengine's ``_load_checkpoint_to_model``), a model with a prompt
+   head refuses an incomplete, non-finite, mis-typed or other-class
+   checkpoint (:mod:`mpa_fer_plugin.utils.checkpoint_check`).
 2. **CPU-safe distributed launch.** mmengine's ``pytorch`` and ``slurm``
    launchers call ``torch.cuda.set_device``, which fails without CUDA. When
    CUDA is unavailable the shim initialises the process group with ``gloo``
@@ -113,6 +116,9 @@ def _patch_checkpoint_loader() -> None:
         force=True)
     # modelzoo://, open-mmlab://, mmcls:// end in the module-level function.
     ckpt_mod.load_from_http = load_http_checkpoint
+    # Whole-or-refused checks where a checkpoint enters a model.
+    from .checkpoint_check import install_model_checks
+    install_model_checks()
     APPLIED.append('safe_checkpoint_loading')
 
 

@@ -23,7 +23,12 @@ with full unpickling (``weights_only=False``; a pickle can run code).
 
 **Saving** writes to a temporary file in the destination folder, flushes it
 to disk and renames it over the destination (atomic on POSIX), so a kill
-never leaves a half-written checkpoint under the final name.
+never leaves a half-written checkpoint under the final name. The
+temporary file is named ``.<name>.<host>_<pid>.<random>.tmp``; one left by
+a killed save (its process no longer runs) is removed by the next save
+into that folder and by auto-resume (:func:`clean_stale_temp_files`).
+A checkpoint saved here carries an integrity record of its ``state_dict``
+that every load verifies (:mod:`mpa_fer_plugin.utils.checkpoint_check`).
 """
 import os
 import os.path as osp
@@ -34,6 +39,7 @@ from typing import Any, Callable, List, Optional
 
 import torch
 
+from .temp_files import clean_stale_temp_files, temp_prefix
 from .tool_utils import TRUST_ENV
 
 #: Names under which a restricted ``getattr`` is allowed in checkpoints.
@@ -169,11 +175,14 @@ def safe_torch_load(path: str, map_location: Optional[Any] = None,
         def loader(weights_only):
             return torch.load(path, map_location=map_location,
                               weights_only=weights_only)
+    from .checkpoint_check import verify_integrity
     if trusted:
-        return loader(False)
+        checkpoint = loader(False)
+        verify_integrity(checkpoint, path)
+        return checkpoint
     try:
         with torch.serialization.safe_globals(checkpoint_safe_globals()):
-            return loader(True)
+            checkpoint = loader(True)
     except (pickle.UnpicklingError, UnsafeCheckpointError) as err:
         names = ', '.join(_unsafe_names(str(err))) or str(err).split('\n')[0]
         raise UnsafeCheckpointError(
@@ -192,6 +201,8 @@ def safe_torch_load(path: str, map_location: Optional[Any] = None,
         raise CorruptCheckpointError(
             f'cannot read checkpoint {path}: {type(err).__name__}: '
             f'{err}') from err
+    verify_integrity(checkpoint, path)
+    return checkpoint
 
 
 def load_local_checkpoint(filename: str,
@@ -247,14 +258,22 @@ def load_http_checkpoint(filename: str, map_location: Optional[Any] = None,
 def atomic_torch_save(obj: Any, path: str) -> None:
     """``torch.save`` to ``path`` through a temporary file and a rename.
 
+    A ``dict`` with a ``state_dict`` gets an integrity record in its
+    ``meta`` (:func:`~mpa_fer_plugin.utils.checkpoint_check.
+    with_integrity_record`; the caller's dicts are not modified), and
+    temporary files of killed earlier saves in the folder are removed.
+
     Args:
         obj (Any): What to save.
         path (str): Destination; its folder is created if needed.
     """
+    from .checkpoint_check import with_integrity_record
     path = osp.abspath(osp.expanduser(path))
     folder = osp.dirname(path)
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f'.{osp.basename(path)}.',
+    clean_stale_temp_files(folder)
+    obj = with_integrity_record(obj)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=temp_prefix(path),
                                suffix='.tmp')
     try:
         with os.fdopen(fd, 'wb') as f:
@@ -277,7 +296,7 @@ def atomic_write_text(text: str, path: str) -> None:
         path (str): Destination.
     """
     folder = osp.dirname(osp.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f'.{osp.basename(path)}.',
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=temp_prefix(path),
                                suffix='.tmp')
     try:
         with os.fdopen(fd, 'w') as f:
@@ -298,7 +317,8 @@ def find_latest_complete_checkpoint(work_dir: str) -> Optional[str]:
     ``last_checkpoint`` names it; if that file is missing or incomplete
     (an interrupted save), the newest complete ``*.pth`` of ``work_dir``
     (best-score checkpoints excluded: they lack the optimizer state) is
-    used instead, with a warning.
+    used instead, with a warning. Temporary files of killed saves are
+    removed first (:func:`clean_stale_temp_files`).
 
     Args:
         work_dir (str): The work directory.
@@ -308,6 +328,7 @@ def find_latest_complete_checkpoint(work_dir: str) -> Optional[str]:
     """
     from mmengine.logging import print_log
 
+    clean_stale_temp_files(work_dir)
     save_file = osp.join(work_dir, 'last_checkpoint')
     named = None
     if osp.exists(save_file):

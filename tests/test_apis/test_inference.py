@@ -141,3 +141,68 @@ def test_missing_files(infer_world, tmp_path):
         init_mpa_model(infer_world['config'], str(tmp_path / 'nope.pth'))
     with pytest.raises(FileNotFoundError, match='nope.py'):
         init_mpa_model(str(tmp_path / 'nope.py'))
+
+
+# ------------------------------------------- whole-or-refused checkpoints
+#: A mismatch (ValueError) or a corrupt file (CorruptCheckpointError).
+REFUSED = (ValueError, RuntimeError)
+
+
+@pytest.fixture(scope='module')
+def broken(infer_world, tmp_path_factory):
+    from broken_checkpoints import write_variants
+    return write_variants(infer_world, tmp_path_factory.mktemp('broken'))
+
+
+@pytest.mark.parametrize('variant', sorted(
+    __import__('broken_checkpoints').EXPECTED))
+def test_broken_checkpoint_refused_by_init_mpa_model(infer_world, broken,
+                                                     variant):
+    from broken_checkpoints import EXPECTED
+
+    from mpa_fer_plugin.apis import init_mpa_model
+    with pytest.raises(REFUSED) as err:
+        init_mpa_model(infer_world['config'], broken[variant])
+    assert broken[variant] in str(err.value)
+    assert EXPECTED[variant] in str(err.value)
+
+
+@pytest.mark.parametrize('variant', ['empty', 'nan_prompts', 'numpy_ctx',
+                                     'class_order', 'flipped'])
+def test_broken_checkpoint_refused_by_mmpretrain_apis(infer_world, broken,
+                                                      variant):
+    """get_model and the stock inferencer load through the same check."""
+    from broken_checkpoints import EXPECTED
+    from mmpretrain.apis import ImageClassificationInferencer, get_model
+    for load in (lambda: get_model(infer_world['config'],
+                                   pretrained=broken[variant]),
+                 lambda: ImageClassificationInferencer(
+                     infer_world['config'], pretrained=broken[variant])):
+        with pytest.raises(REFUSED, match=EXPECTED[variant]):
+            load()
+
+
+def test_every_mmengine_loading_path_is_checked():
+    """The names mmengine's loaders call all point at the checked one."""
+    import mmengine.infer.infer as infer_mod
+    import mmengine.runner.checkpoint as ckpt_mod
+    import mmengine.runner.runner as runner_mod
+
+    from mpa_fer_plugin.utils.checkpoint_check import (
+        checked_load_checkpoint_to_model,
+    )
+    for module in (ckpt_mod, runner_mod, infer_mod):
+        assert module._load_checkpoint_to_model is \
+            checked_load_checkpoint_to_model
+
+
+def test_refused_checkpoint_leaves_model_untouched(infer_world, broken):
+    from mmengine.runner import load_checkpoint
+
+    from mpa_fer_plugin.apis import init_mpa_model
+    model = init_mpa_model(infer_world['config'])
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(ValueError, match='NaN'):
+        load_checkpoint(model, broken['nan_prompts'])
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, before[key]), key

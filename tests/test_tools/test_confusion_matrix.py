@@ -49,3 +49,15 @@ def test_mismatched_checkpoint(world, tmp_path):
                       str(tmp_path / 'cm.png')])
     with pytest.raises(FileNotFoundError, match='missing.pth'):
         cm_tool.main([world['config'], str(tmp_path / 'missing.pth')])
+
+
+def test_broken_checkpoints_refused(world, tmp_path):
+    """Loaded by the Runner (load_from), checked where it enters the model."""
+    from broken_checkpoints import EXPECTED, write_variants
+    paths = write_variants(world, tmp_path)
+    for variant in ('no_prompts', 'nan_prompts', 'flipped'):
+        with pytest.raises((ValueError, RuntimeError),
+                           match=EXPECTED[variant]):
+            cm_tool.main([world['config'], paths[variant], '--show-path',
+                          str(tmp_path / 'cm.png')])
+        assert not (tmp_path / 'cm.png').exists()

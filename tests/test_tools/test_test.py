@@ -1,11 +1,19 @@
 """tools/test.py: flags merged into the config, result dumping."""
+import os
 import os.path as osp
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
 from tool_loader import ROOT, load_tool
+
+sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(
+    __file__))), 'test_apis'))
+from broken_checkpoints import EXPECTED, write_variants  # noqa: E402
+from mpa_world import get_world  # noqa: E402
 
 test_tool = load_tool('test.py')
 DEMO = osp.join(ROOT, 'configs', 'mpa_fer_demo.py')
@@ -70,3 +78,63 @@ def test_show_dir_writes_upscaled_drawings(small_world, tmp_path):
     assert files  # every 7th of the 14 test faces
     for f in files:
         assert min(mmcv.imread(str(f)).shape[:2]) == 256
+
+
+#: The inference world's config has a training set but no schedule.
+TEST_ONLY = ['--cfg-options', 'train_dataloader=None']
+
+
+@pytest.fixture(scope='module')
+def broken(tmp_path_factory, tiny_clip_spec):
+    world = get_world(tmp_path_factory, tiny_clip_spec)
+    return world, write_variants(world, tmp_path_factory.mktemp('broken'))
+
+
+@pytest.fixture
+def _clean_singletons():
+    """Forget the Runner's global instances (as RunnerTestCase does)."""
+    yield
+    from mmengine.logging import MessageHub, MMLogger
+    from mmengine.registry import DefaultScope
+    from mmengine.visualization import Visualizer
+    for cls in (MMLogger, MessageHub, Visualizer, DefaultScope):
+        cls._instance_dict.clear()
+
+
+@pytest.mark.usefixtures('_clean_singletons')
+@pytest.mark.parametrize('variant', ['empty', 'no_prompts', 'numpy_ctx',
+                                     'nan_prompts', 'inf_ctx',
+                                     'class_order', 'flipped'])
+def test_broken_checkpoint_refused(broken, variant, tmp_path):
+    """No metric from an incomplete, non-finite, other-class or corrupt
+    checkpoint (mmengine alone logs "missing keys" and tests the untrained
+    prompts)."""
+    world, paths = broken
+    with pytest.raises((ValueError, RuntimeError),
+                       match=EXPECTED[variant]):
+        test_tool.main([world['config'], paths[variant], '--work-dir',
+                        str(tmp_path), '--out', str(tmp_path / 'm.json'),
+                        '--out-item', 'metrics', *TEST_ONLY])
+    assert not (tmp_path / 'm.json').exists()
+
+
+def test_refusal_is_a_nonzero_exit(broken, tmp_path):
+    world, paths = broken
+    env = dict(os.environ, HF_HUB_OFFLINE='1', OMP_NUM_THREADS='1',
+               PYTHONWARNINGS='ignore')
+    proc = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'tools', 'test.py'), world['config'],
+         paths['empty'], '--work-dir', str(tmp_path), *TEST_ONLY],
+        cwd=str(tmp_path),
+        env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0
+    assert EXPECTED['empty'] in proc.stderr
+    assert 'accuracy/top1' not in proc.stdout + proc.stderr
+
+
+@pytest.mark.usefixtures('_clean_singletons')
+def test_whole_checkpoint_is_tested(broken, tmp_path):
+    world, _ = broken
+    metrics = test_tool.main([world['config'], world['ckpt'], '--work-dir',
+                              str(tmp_path), *TEST_ONLY])
+    assert 0 <= metrics['accuracy/top1'] <= 100

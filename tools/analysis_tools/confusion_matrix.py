@@ -62,9 +62,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def _runner_matrix(cfg, checkpoint: str):
     """Run the test loop with a ConfusionMatrix metric."""
-    from mmengine.runner import CheckpointLoader, Runner
+    from mmengine.runner import Runner
 
-    from mpa_fer_plugin.apis import check_checkpoint
     from mpa_fer_plugin.utils.tool_utils import set_default_dataloader_cfg
     cfg.test_evaluator = dict(type='ConfusionMatrix')
     cfg.load_from = checkpoint
@@ -78,9 +77,9 @@ def _runner_matrix(cfg, checkpoint: str):
     with tempfile.TemporaryDirectory() as tmp:
         cfg.work_dir = tmp
         runner = Runner.from_cfg(cfg)
-        check_checkpoint(runner.model,
-                         CheckpointLoader.load_checkpoint(
-                             checkpoint, map_location='cpu'), checkpoint)
+        # runner.test() loads the checkpoint through the plugin's check
+        # (mpa_fer_plugin.utils.checkpoint_check): a checkpoint of another
+        # config, incomplete, non-finite or corrupt is refused there.
         classes = runner.test_loop.dataloader.dataset.metainfo.get('classes')
         matrix = runner.test()['confusion_matrix/result']
     return matrix, classes
