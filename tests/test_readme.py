@@ -1,6 +1,7 @@
-"""README's commands work as printed (issue 15, "Done when").
+"""The commands of README.md and of every docs/*.md page work as printed.
 
-Every ``bash`` block of README.md is read; for each command:
+Every ``bash`` block of README.md and of each page under docs/ is read; for
+each command:
 
 * ``make X``: the Makefile has target X;
 * ``bash tools/X.sh``: the script exists;
@@ -8,14 +9,16 @@ Every ``bash`` block of README.md is read; for each command:
   or ``.venv/bin/python``): the script exists and every ``--flag`` shown is
   an option of its parser (captured from ``ArgumentParser.parse_args``
   without running ``--help``); commands without placeholders parse fully;
-* in the sections of :data:`WORK_DIRS_SECTIONS`, ``--out``/``--show-dir``/
-  ``--save-path``/... targets lie under ``work_dirs/`` (nothing is written
-  into the repository root); the other sections still show short
-  ``--out results.json``-style examples;
+* ``python -m pytest PATH``: the test path exists;
+* output flags (``--out``, ``--show-dir``, ...) write under ``work_dirs/``
+  (nothing lands in the repository root), except in the sections a file
+  lists in :data:`FREE_OUTPUT_SECTIONS`;
 
 and one cheap command (``get_flops.py`` on the demo config) runs as printed.
+Links, wording and the facts the pages state are checked in test_docs.py.
 """
 import argparse
+import glob
 import os.path as osp
 import re
 import shlex
@@ -28,23 +31,35 @@ sys.path.insert(0, osp.join(ROOT, 'tests', 'test_tools'))
 from tool_loader import load_tool  # noqa: E402
 
 #: Upper-case words that stand for a value the user supplies.
-PLACEHOLDER = re.compile(r'^[A-Z][A-Z0-9_]*$|[\[\]{}|]|\.\.\.')
-#: Sections whose commands write only under work_dirs/.
-WORK_DIRS_SECTIONS = ('The two commands', 'Install', 'Training and testing',
-                      'Using real data and CLIP weights', 'Configs',
-                      'Tests', 'Layout')
+PLACEHOLDER = re.compile(r'^[A-Z][A-Z0-9_]*$|[\[\]{}|<>]|\.\.\.')
 #: Output flags whose targets must lie under work_dirs/.
 OUTPUT_FLAGS = ('--out', '--show-dir', '--save-path', '--show-path',
-                '--heatmap-dir')
+                '--heatmap-dir', '--out-video', '--out-csv', '--out-summary',
+                '--save-scene', '--save-geometry', '--work-dir',
+                '--demo-work-dir')
+#: Per file (relative path): sections whose commands may write elsewhere,
+#: e.g. short ``--out results.json`` examples. Empty: every command writes
+#: under work_dirs/.
+FREE_OUTPUT_SECTIONS = {}
+#: Output targets allowed outside work_dirs/.
+OUTPUT_PREFIXES = ('work_dirs/', 'docs/images/', '/')
 
 
-def readme_commands():
-    """``(line, section, command)`` of every command in README bash blocks."""
-    text = open(osp.join(ROOT, 'README.md'), encoding='utf-8').read()
+def doc_files():
+    """README.md and every docs/*.md page, relative to the repository."""
+    pages = sorted(glob.glob(osp.join(ROOT, 'docs', '*.md')))
+    return ['README.md'] + [osp.relpath(p, ROOT) for p in pages]
+
+
+def commands_of(relpath):
+    """``(line, section, command)`` of every command in a file's bash
+    blocks; continuation lines are joined, comments dropped."""
+    text = open(osp.join(ROOT, relpath), encoding='utf-8').read()
     commands = []
-    for match in re.finditer(r'```bash\n(.*?)```', text, re.S):
+    for match in re.finditer(r'^```(?:bash|sh|shell)\n(.*?)^```', text,
+                             re.S | re.M):
         first = text[:match.start()].count('\n') + 2
-        headers = re.findall(r'^## (.+)$', text[:match.start()], re.M)
+        headers = re.findall(r'^#{1,3} (.+)$', text[:match.start()], re.M)
         section = headers[-1] if headers else ''
         joined, start = '', None
         for i, line in enumerate(match.group(1).splitlines()):
@@ -60,7 +75,7 @@ def readme_commands():
     return commands
 
 
-COMMANDS = readme_commands()
+COMMANDS = [(f, *c) for f in doc_files() for c in commands_of(f)]
 
 
 def _split(command):
@@ -102,17 +117,30 @@ def _python_tool(tokens):
     return None
 
 
-def test_readme_has_commands():
-    kinds = {_split(c)[0] for _, _, c in COMMANDS if _split(c)}
-    assert {'make', 'python', 'bash'} <= kinds
-    assert len(COMMANDS) > 20
+def test_every_page_is_read():
+    files = doc_files()
+    assert 'README.md' in files and 'docs/index.md' in files
+    assert len(files) > 10
+    kinds = {_split(c)[0] for f, _, _, c in COMMANDS
+             if f == 'README.md' and _split(c)}
+    assert {'make', 'python'} <= kinds
+    assert len(COMMANDS) > 40
 
 
-@pytest.mark.parametrize('line,section,command', COMMANDS,
-                         ids=[f'L{n}' for n, _, _ in COMMANDS])
-def test_command_exists_and_parses(line, section, command, monkeypatch):
+def _check_output(where, file, section, flag, value):
+    if section in FREE_OUTPUT_SECTIONS.get(file, ()):
+        return
+    if flag in OUTPUT_FLAGS and not PLACEHOLDER.search(value):
+        assert value.startswith(OUTPUT_PREFIXES), \
+            f'{where}: {flag} {value} writes outside work_dirs/'
+
+
+@pytest.mark.parametrize('file,line,section,command', COMMANDS,
+                         ids=[f'{f}:L{n}' for f, n, _, _ in COMMANDS])
+def test_command_exists_and_parses(file, line, section, command,
+                                   monkeypatch):
     tokens = _split(command)
-    where = f'README.md line {line}: {command}'
+    where = f'{file} line {line}: {command}'
     if not tokens:
         return
     if tokens[0] == 'make':
@@ -124,9 +152,14 @@ def test_command_exists_and_parses(line, section, command, monkeypatch):
     if tokens[0] == 'bash' and tokens[1].startswith('tools/'):
         assert osp.isfile(osp.join(ROOT, tokens[1])), where
         return
+    if tokens[:3] == ['python', '-m', 'pytest']:
+        for tok in tokens[3:]:
+            if tok.startswith('tests/'):
+                assert osp.exists(osp.join(ROOT, tok.split('::')[0])), where
+        return
     tool = _python_tool(tokens)
     if tool is None:
-        return  # source, export, pip, pytest, ...
+        return  # source, export, pip, ...
     script, args = tool
     assert osp.isfile(osp.join(ROOT, 'tools', script)), where
     parser = tool_parser(script, monkeypatch)
@@ -136,22 +169,18 @@ def test_command_exists_and_parses(line, section, command, monkeypatch):
         if flag.startswith('--'):
             assert flag in options, f'{where}: {script} has no {flag}'
     for flag, value in zip(args, args[1:]):
-        if section in WORK_DIRS_SECTIONS and flag in OUTPUT_FLAGS and \
-                not PLACEHOLDER.search(value):
-            assert value.startswith('work_dirs/') or \
-                value.startswith('docs/images'), \
-                f'{where}: {flag} {value} writes outside work_dirs/'
+        _check_output(where, file, section, flag, value)
     if not any(PLACEHOLDER.search(t) for t in args) and \
             not {'-h', '--help'} & set(args):
         parser.parse_args(args)  # exits (test error) on a bad command
 
 
 def test_get_flops_runs_as_printed(monkeypatch, capsys):
-    """The cheapest command of "Training and testing", run as printed."""
-    printed = [c for _, _, c in COMMANDS
-               if c.startswith('python tools/analysis_tools/get_flops.py '
-                               'configs/mpa_fer_demo.py')]
-    assert printed, 'README lost its get_flops command'
+    """The cheapest printed command, run as printed."""
+    printed = [c for _, _, _, c in COMMANDS
+               if c == 'python tools/analysis_tools/get_flops.py '
+               'configs/mpa_fer_demo.py']
+    assert printed, 'the pages lost their get_flops command'
     monkeypatch.chdir(ROOT)
     script, args = _python_tool(_split(printed[0]))
     res = load_tool(script).main(args)
