@@ -7,10 +7,16 @@
   ``--trust-checkpoint`` of every tool;
 * :func:`set_default_dataloader_cfg`: CPU-safe dataloader defaults;
 * :func:`enable_visualization`: ``--show`` / ``--show-dir`` with drawings
-  upscaled to a legible size.
+  upscaled to a legible size;
+* :func:`fit_schedule_to_training`: a shortened training (``--cfg-options
+  train_cfg.max_epochs=1``) keeps a valid ``param_scheduler``;
+* :func:`check_image_config_order`: ``tools/infer.py CONFIG IMAGE CKPT``
+  fails with the usage instead of a config parser's traceback.
 """
+import copy
 import os
-from typing import Optional
+import os.path as osp
+from typing import List, Optional
 
 from mmengine.config import Config
 
@@ -214,3 +220,90 @@ def enable_visualization(cfg: Config,
     vis.out_dir = show_dir
     vis.interval = interval
     vis.resize = min_size
+
+
+def fit_schedule_to_training(cfg: Config, log: bool = True) -> List[str]:
+    """Fit ``param_scheduler`` to a training shortened by ``train_cfg``.
+
+    mmengine's Runner gives every scheduler without ``end`` the end of
+    training and refuses a scheduler whose ``end`` is not after its
+    ``begin`` ("end should be larger than begin"). So a schedule written
+    for 120 epochs (warm-up in epoch 0, cosine from epoch 1) fails with
+    ``train_cfg.max_epochs=1``. Here a scheduler that begins at or after
+    the end of training (it would never act) is left out, and an ``end``
+    past the end of training is moved to it; each change is logged.
+    Iteration-based schedulers (``by_epoch=False``) are compared with
+    ``train_cfg.max_iters`` the same way.
+
+    Args:
+        cfg (Config): The merged config, changed in place.
+        log (bool): Log each change (``print_log``, logger 'current').
+
+    Returns:
+        list[str]: One sentence per change (empty: nothing changed).
+    """
+    train_cfg = cfg.get('train_cfg') or {}
+    schedule = cfg.get('param_scheduler')
+    single = isinstance(schedule, dict) and 'type' in schedule
+    if single:
+        items = [schedule]
+    elif isinstance(schedule, (list, tuple)):
+        items = list(schedule)
+    else:  # none, or one schedule per optimizer: left as written
+        return []
+    notes, kept = [], []
+    for i, item in enumerate(items):
+        by_epoch = item.get('by_epoch', True)
+        key = 'max_epochs' if by_epoch else 'max_iters'
+        limit = train_cfg.get(key)
+        begin, end = item.get('begin', 0), item.get('end')
+        name = f'param_scheduler[{i}] ({item.get("type")})'
+        if not isinstance(limit, int) or isinstance(limit, bool):
+            kept.append(item)
+        elif begin >= limit:
+            notes.append(f'{name} begins at {begin}, where training ends '
+                         f'(train_cfg.{key}={limit}): left out')
+        elif isinstance(end, (int, float)) and end > limit:
+            item = copy.deepcopy(item)
+            item['end'] = limit
+            notes.append(f'{name} end {end} -> {limit} (train_cfg.{key}='
+                         f'{limit})')
+            kept.append(item)
+        else:
+            kept.append(item)
+    if notes:
+        cfg.param_scheduler = (kept[0] if kept else []) if single else kept
+        if log:
+            from mmengine.logging import print_log
+            for note in notes:
+                print_log(f'schedule fitted to a shorter training: {note}',
+                          logger='current')
+    return notes
+
+
+_CONFIG_EXTS = ('.py', '.yml', '.yaml', '.json')
+
+
+def check_image_config_order(image: str, config: str,
+                             usage: Optional[str] = None) -> None:
+    """Refuse ``IMAGE`` and ``CONFIG`` given the other way round.
+
+    Args:
+        image (str): The first positional argument (an image or folder).
+        config (str): The second (a config file).
+        usage (str, optional): The tool's usage line for the message.
+
+    Raises:
+        ValueError: ``image`` is a config file (.py, .yml, .yaml, .json)
+            and ``config`` is not: the message gives the usage and the
+            corrected order.
+    """
+    def is_config(path: str) -> bool:
+        return osp.splitext(path)[1].lower() in _CONFIG_EXTS
+
+    if is_config(image) and not is_config(config):
+        raise ValueError(
+            f'the image comes first, then the config: got the config '
+            f'{image!r} where the image goes and {config!r} where the config '
+            f'goes. Usage: {usage or "IMAGE CONFIG CHECKPOINT"}; e.g. '
+            f'{config} {image} CHECKPOINT')

@@ -83,3 +83,33 @@ def test_low_memory_switches_checkpointing_on(tmp_path):
                      "backbone=dict(type='ResNet', depth=18))\n")
     with pytest.raises(ValueError, match='MPAPromptedViT.*ResNet'):
         _merged([str(plain), '--low-memory'])
+
+
+def test_one_epoch_of_a_warm_up_and_cosine_schedule(small_world, tmp_path,
+                                                    monkeypatch):
+    """--cfg-options train_cfg.max_epochs=1 on the demo's schedule trains.
+
+    mmengine gives the cosine (begin=1) the end of training as its end and
+    refused it ("end should be larger than begin"); the cosine that would
+    start after the last epoch is left out, with a log line saying so.
+    """
+    cfg_file = tmp_path / 'warm_up_cosine.py'
+    cfg_file.write_text(
+        f"_base_ = [{small_world['config']!r}]\n"
+        'param_scheduler = [\n'
+        "    dict(type='LinearLR', start_factor=1e-2, by_epoch=True, "
+        'begin=0, end=1, convert_to_iter_based=True),\n'
+        "    dict(type='CosineAnnealingLR', by_epoch=True, begin=1, "
+        'T_max=9, eta_min=0.0)]\n')
+    import mmengine.logging
+    logged = []
+    monkeypatch.setattr(mmengine.logging, 'print_log',
+                        lambda msg, **kw: logged.append(msg))
+    work = tmp_path / 'work'
+    train.main([str(cfg_file), '--work-dir', str(work), '--cfg-options',
+                'train_cfg.max_epochs=1', 'train_cfg.val_interval=5'])
+    assert (work / 'epoch_1.pth').is_file()
+    assert [m for m in logged if 'schedule fitted' in str(m)] == [
+        'schedule fitted to a shorter training: param_scheduler[1] '
+        '(CosineAnnealingLR) begins at 1, where training ends '
+        '(train_cfg.max_epochs=1): left out']

@@ -1,7 +1,12 @@
 """Tests of the dataloader defaults shared by tools/train.py and test.py."""
+import os.path as osp
+
+import pytest
 from mmengine.config import Config
 
 from mpa_fer_plugin.utils.tool_utils import set_default_dataloader_cfg
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def test_persistent_workers_only_with_workers():
@@ -110,3 +115,74 @@ def test_enable_visualization_upscales():
     assert vis.type == 'VisualizationHook' and vis.enable is True
     assert vis.out_dir == 'vis' and vis.interval == 3
     assert vis.resize == SHOW_MIN_SIZE
+
+
+def _schedule(max_epochs):
+    return Config(dict(
+        train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
+        param_scheduler=[
+            dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0,
+                 end=1, convert_to_iter_based=True),
+            dict(type='CosineAnnealingLR', by_epoch=True, begin=1,
+                 T_max=119, eta_min=0.0),
+            dict(type='ConstantLR', by_epoch=True, begin=0, end=200),
+            dict(type='LinearLR', by_epoch=False, begin=0, end=50)]))
+
+
+def test_schedule_fitted_to_a_shorter_training():
+    from mpa_fer_plugin.utils.tool_utils import fit_schedule_to_training
+    cfg = _schedule(1)
+    notes = fit_schedule_to_training(cfg, log=False)
+    assert [s['type'] for s in cfg.param_scheduler] == [
+        'LinearLR', 'ConstantLR', 'LinearLR']
+    assert cfg.param_scheduler[1]['end'] == 1
+    assert cfg.param_scheduler[2]['end'] == 50  # no max_iters to fit
+    assert len(notes) == 2
+    assert 'param_scheduler[1] (CosineAnnealingLR) begins at 1' in notes[0]
+    assert 'train_cfg.max_epochs=1' in notes[0]
+    assert 'end 200 -> 1' in notes[1]
+    # The full training keeps the schedule as written.
+    cfg = _schedule(120)
+    assert fit_schedule_to_training(cfg, log=False) == [
+        'param_scheduler[2] (ConstantLR) end 200 -> 120 '
+        '(train_cfg.max_epochs=120)']
+    assert len(cfg.param_scheduler) == 4
+    # Iteration-based schedules against max_iters; nothing to do without
+    # a schedule.
+    cfg = Config(dict(train_cfg=dict(type='IterBasedTrainLoop',
+                                     max_iters=10),
+                      param_scheduler=dict(type='LinearLR', by_epoch=False,
+                                           begin=20)))
+    assert fit_schedule_to_training(cfg, log=False)
+    assert cfg.param_scheduler == []
+    assert fit_schedule_to_training(Config(dict(train_cfg={})),
+                                    log=False) == []
+
+
+def test_image_and_config_swapped():
+    from mpa_fer_plugin.utils.tool_utils import check_image_config_order
+    check_image_config_order('face.jpg', 'configs/mpa_fer_demo.py')
+    check_image_config_order('photos/', 'mpa-fer_tiny-clip_demo')
+    with pytest.raises(ValueError) as info:
+        check_image_config_order('configs/mpa_fer_demo.py', 'face.jpg',
+                                 'tools/infer.py IMAGE CONFIG CHECKPOINT')
+    text = str(info.value)
+    assert 'the image comes first' in text
+    assert 'Usage: tools/infer.py IMAGE CONFIG CHECKPOINT' in text
+    assert 'face.jpg configs/mpa_fer_demo.py CHECKPOINT' in text
+
+
+def test_infer_tool_says_the_usage_for_a_swapped_order(tmp_path):
+    """tools/infer.py CONFIG IMAGE CKPT: the usage, not a parser error."""
+    import sys
+    sys.path.insert(0, osp.join(ROOT, 'tests', 'test_tools'))
+    try:
+        from tool_loader import load_tool
+    finally:
+        sys.path.pop(0)
+    infer = load_tool('infer.py')
+    image = tmp_path / 'face.png'
+    image.write_bytes(b'not read')
+    with pytest.raises(ValueError, match='the image comes first'):
+        infer.main([osp.join(ROOT, 'configs', 'mpa_fer_demo.py'),
+                    str(image), 'epoch_10.pth'])
