@@ -119,8 +119,8 @@ class WebApp:
             ``box``, ``score``, ``pred_class``, ``pred_score``, ``topk``,
             ``scores`` and ``crop`` (the aligned crop as a PNG data URL).
         """
-        img = decode_image(data)
         entry = self._entry(name)
+        img = decode_image(data)
         pipe = self._pipeline(entry.name)
         start = time.perf_counter()
         with self.registry.lock:

@@ -214,8 +214,9 @@ class ModelRegistry:
         """Register a model given on the page, and build it.
 
         Args:
-            name_or_path (str): A listed name, a model-index name or a
-                checkpoint file (then ``config`` is needed).
+            name_or_path (str): A listed name, a model-index name, a
+                config file (nothing trained) or a checkpoint file (then
+                ``config`` is needed).
             config (str, optional): The checkpoint's config file.
 
         Returns:
@@ -225,7 +226,9 @@ class ModelRegistry:
         if name_or_path in self.entries and not config:
             self.pipeline(name_or_path)
             return self.entries[name_or_path]
-        if osp.exists(name_or_path) or config or os.sep in name_or_path:
+        if name_or_path.endswith('.py') and not config:
+            entry = entry_from_paths(None, name_or_path)  # zero-shot config
+        elif osp.exists(name_or_path) or config or os.sep in name_or_path:
             entry = entry_from_paths(name_or_path, config)
         else:
             entry = index_entries([name_or_path])[0] if _in_index(
