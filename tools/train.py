@@ -27,6 +27,7 @@ from mpa_fer_plugin.utils.tool_utils import (  # noqa: E402
     add_runtime_args,
     apply_launch_args,
     apply_runtime_args,
+    fit_schedule_to_training,
     set_default_dataloader_cfg,
 )
 
@@ -135,6 +136,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         for field in ('train_dataloader', 'val_dataloader',
                       'test_dataloader'):
             set_default_dataloader_cfg(cfg, field, recheck_only=True)
+    fit_schedule_to_training(cfg)  # e.g. train_cfg.max_epochs=1
     return cfg
 
 
