@@ -1,6 +1,9 @@
 """`make demo`: MPA-FER end to end on the embedded demo world (CPU).
 
-Steps, each printed as it starts, with the tools' own progress logs:
+Steps, each printed as one line when it starts (the tools' whole output
+goes to ``WORK_DIR/<step>.log``, one log per step, with a progress bar on a
+terminal while a step trains or tests; ``--verbose`` streams the output
+instead):
 
 1. generate the demo world in the RAF-DB layout (``data/synthetic_fer``;
    a folder already there is reused only if it verifies against its
@@ -17,6 +20,8 @@ Steps, each printed as it starts, with the tools' own progress logs:
 7. draw the confusion matrix and the training curves, and print WAR, UAR
    and per-class recall of zero-shot CLIP, CoOp and MPA-FER side by side.
 
+It ends with the table, where the outputs are and commands to try next.
+A failing step prints the end of its log and the log's path.
 ``--fresh`` regenerates the data.
 Smaller worlds for tests: ``--num-train``, ``--num-test``, ``--epochs``.
 """
@@ -26,7 +31,6 @@ import json
 import os
 import os.path as osp
 import shutil
-import subprocess
 import sys
 import time
 from typing import Dict, List, Optional
@@ -34,6 +38,11 @@ from typing import Dict, List, Optional
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from mpa_fer_plugin.datasets.synthetic import SHIFTS  # noqa: E402
+from mpa_fer_plugin.demo.steps import (  # noqa: E402
+    StepFailed,
+    failure_report,
+    run_command,
+)
 from mpa_fer_plugin.demo.world import DEMO_WORLD, ensure_world  # noqa: E402
 
 sys.path.pop(0)
@@ -85,19 +94,60 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--fresh', action='store_true',
                         help='regenerate the data (and a --pretrain-clip '
                         'CLIP)')
+    parser.add_argument('--verbose', action='store_true',
+                        help="stream every tool's whole output (default: "
+                        'one line per step, logs in the work dir)')
     return parser.parse_args(argv)
 
 
-def _run(cmd: List[str]) -> None:
-    """Run a tool from the repository root, streaming its output."""
-    print('$ ' + ' '.join(cmd), flush=True)
-    env = dict(os.environ, HF_HUB_OFFLINE='1',
-               PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''))
-    subprocess.run(cmd, check=True, cwd=ROOT, env=env)
+class _Steps:
+    """Numbered steps; each step's commands log into one file."""
+
+    def __init__(self, work_dir: str, verbose: bool, total: int = 7):
+        self.work_dir, self.verbose, self.total = work_dir, verbose, total
+        self.number, self.log, self.started = 0, None, time.time()
+
+    def start(self, title: str, name: str) -> None:
+        """Print ``[k/7] title`` and open the step's log ``k_name.log``."""
+        self.finish()
+        self.number += 1
+        self.started = time.time()
+        self.log = None if self.verbose else osp.join(
+            self.work_dir, f'{self.number}_{name}.log')
+        print(f'[{self.number}/{self.total}] {title}', flush=True)
+
+    def finish(self) -> None:
+        """Print the time and log of the step that ran commands."""
+        if self.log is not None and osp.isfile(self.log):
+            print(f'      {time.time() - self.started:.0f} s, log '
+                  f'{_short(self.log)}', flush=True)
+        self.log = None
+
+    def run(self, cmd: List[str], max_epochs: Optional[int] = None) -> None:
+        """Run a tool from the repository root (see ``run_command``)."""
+        env = dict(os.environ, HF_HUB_OFFLINE='1',
+                   PYTHONPATH=ROOT + os.pathsep +
+                   os.environ.get('PYTHONPATH', ''))
+        run_command(cmd, self.log, ROOT, env, max_epochs=max_epochs)
+
+
+def _max_epochs(config: str, epochs: Optional[int]) -> Optional[int]:
+    """Training epochs of a config (for the progress bar)."""
+    if epochs is not None:
+        return epochs
+    from mmengine.config import Config
+    return Config.fromfile(_abs(config)).get('train_cfg', {}).get(
+        'max_epochs')
 
 
 def _abs(path: str) -> str:
     return path if osp.isabs(path) else osp.join(ROOT, path)
+
+
+def _short(path: str) -> str:
+    """``path`` relative to the repository root where it lies inside it."""
+    inside = osp.abspath(path).startswith(ROOT + os.sep)
+    return osp.relpath(path, ROOT) if inside else path
 
 
 def _last_checkpoint(work_dir: str) -> str:
@@ -176,9 +226,40 @@ def format_table(results: Dict[str, dict], classes: List[str]) -> str:
     return '\n'.join(lines)
 
 
+def next_commands(config: str, ckpt: str, data_root: str,
+                  work_dir: str) -> List[str]:
+    """Three commands to try after the demo, on its model and data."""
+    face = osp.join(data_root, 'Image', 'aligned', 'test_0003_aligned.jpg')
+    return [
+        '# label one aligned face and draw its CGLA heatmap',
+        f'python tools/infer.py {face} {config} {ckpt} --no-detect '
+        f'--heatmap-dir {osp.join(work_dir, "heatmaps")}',
+        '# the same model on every test face, with a recall matrix',
+        f'python tools/analysis_tools/confusion_matrix.py {config} {ckpt} '
+        f'--show-path {osp.join(work_dir, "cm.png")}',
+        '# a one-epoch training of your own',
+        f'python tools/train.py {config} --work-dir '
+        f'{work_dir}_1epoch --cfg-options train_cfg.max_epochs=1',
+    ]
+
+
 def main(argv: Optional[List[str]] = None) -> Dict[str, dict]:
-    """Run the demo; return the test metrics per model."""
+    """Run the demo; return the test metrics per model.
+
+    A failing step prints the end of its log and exits with status 1.
+    """
     args = parse_args(argv)
+    steps = _Steps(_abs(args.work_dir), args.verbose)
+    try:
+        return _main(args, steps)
+    except StepFailed as err:
+        steps.log = None
+        print(failure_report(f'step [{steps.number}/{steps.total}]', err),
+              flush=True)
+        raise SystemExit(1)
+
+
+def _main(args: argparse.Namespace, steps: _Steps) -> Dict[str, dict]:
     start = time.time()
     py = sys.executable
     work_dir = _abs(args.work_dir)
@@ -187,18 +268,18 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, dict]:
     with open(osp.join(work_dir, MARKER), 'w') as f:
         json.dump(vars(args), f, indent=2)
 
-    print(f'[1/7] demo world -> {args.data_root}', flush=True)
+    steps.start(f'demo world -> {args.data_root}', 'world')
     ensure_world(data_root, args.num_train, args.num_test, args.data_seed,
                  class_weights=args.class_weights,
                  test_shift=args.test_shift, fresh=args.fresh)
 
-    print('[2/7] tiny CLIP', flush=True)
+    steps.start('tiny CLIP', 'clip')
     clip = args.clip
     if args.pretrain_clip:
         clip_dir = _abs('data/demo_clip')
         clip = osp.join(clip_dir, 'tiny_clip.pth')
         if args.fresh or not osp.isfile(clip):
-            _run([py, 'tools/misc/pretrain_tiny_clip.py', clip_dir])
+            steps.run([py, 'tools/misc/pretrain_tiny_clip.py', clip_dir])
     check_clip(_abs(clip))
 
     opts = [f'model.clip.pretrained={clip}'] if clip != DEMO_CLIP else []
@@ -213,48 +294,53 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, dict]:
                        f'param_scheduler.1.T_max={max(1, args.epochs - 1)}']
     train_cfg_opts = ['--cfg-options'] + train_opts if train_opts else []
 
-    print('[3/7] zero-shot CLIP (no training) on the test split', flush=True)
+    steps.start('zero-shot CLIP (no training) on the test split',
+                'zero_shot')
     zs_dir = osp.join(args.work_dir, 'zero_shot')
     zs_out = osp.join(zs_dir, 'test_metrics.json')
-    _run([py, 'tools/test.py', args.zero_shot_config, 'none',
-          '--work-dir', zs_dir, '--out', zs_out, '--out-item', 'metrics'] +
-         cfg_opts)
+    steps.run([py, 'tools/test.py', args.zero_shot_config, 'none',
+               '--work-dir', zs_dir, '--out', zs_out, '--out-item',
+               'metrics'] + cfg_opts)
 
-    print('[4/7] CoOp (text prompts only): training and test', flush=True)
+    steps.start('CoOp (text prompts only): training and test', 'coop')
     coop_dir = osp.join(args.work_dir, 'coop')
     coop_out = osp.join(coop_dir, 'test', 'test_metrics.json')
-    _run([py, 'tools/train.py', args.coop_config, '--work-dir', coop_dir] +
-         train_cfg_opts)
-    _run([py, 'tools/test.py', args.coop_config,
-          _last_checkpoint(_abs(coop_dir)), '--work-dir',
-          osp.join(coop_dir, 'test'), '--out', coop_out, '--out-item',
-          'metrics'] + cfg_opts)
+    steps.run([py, 'tools/train.py', args.coop_config, '--work-dir',
+               coop_dir] + train_cfg_opts,
+              _max_epochs(args.coop_config, args.epochs))
+    steps.run([py, 'tools/test.py', args.coop_config,
+               _last_checkpoint(_abs(coop_dir)), '--work-dir',
+               osp.join(coop_dir, 'test'), '--out', coop_out, '--out-item',
+               'metrics'] + cfg_opts)
 
-    print('[5/7] class prototypes + training MPA-FER', flush=True)
-    _run([py, 'tools/train.py', args.config, '--work-dir', args.work_dir] +
-         train_cfg_opts)
+    steps.start('class prototypes + training MPA-FER', 'mpa_fer_train')
+    steps.run([py, 'tools/train.py', args.config, '--work-dir',
+               args.work_dir] + train_cfg_opts,
+              _max_epochs(args.config, args.epochs))
 
-    print('[6/7] evaluating the last checkpoint on the test split',
-          flush=True)
+    steps.start('evaluating the last checkpoint on the test split',
+                'mpa_fer_test')
     ckpt = _last_checkpoint(work_dir)
     test_dir = osp.join(args.work_dir, 'test')
     out = osp.join(test_dir, 'test_metrics.json')
-    _run([py, 'tools/test.py', args.config, ckpt, '--work-dir', test_dir,
-          '--out', out, '--out-item', 'metrics'] + cfg_opts)
+    steps.run([py, 'tools/test.py', args.config, ckpt, '--work-dir',
+               test_dir, '--out', out, '--out-item', 'metrics'] + cfg_opts)
 
     cm_png = osp.join(args.work_dir, 'confusion_matrix.png')
     curves_png = osp.join(args.work_dir, 'training_curves.png')
     if args.no_plots:
-        print('[7/7] results (plots skipped)', flush=True)
+        steps.start('results (plots skipped)', 'plots')
     else:
-        print('[7/7] confusion matrix, training curves and results',
-              flush=True)
-        _run([py, 'tools/analysis_tools/confusion_matrix.py', args.config,
-              ckpt, '--show-path', cm_png, '--include-values'] + cfg_opts)
-        _run([py, 'tools/analysis_tools/plot_curves.py', args.work_dir,
-              '--keys', 'loss', 'loss_cls', 'accuracy/top1',
-              'single-label/recall', '--out', curves_png, '--title',
-              'MPA-FER on the demo world'])
+        steps.start('confusion matrix, training curves and results',
+                    'plots')
+        steps.run([py, 'tools/analysis_tools/confusion_matrix.py',
+                   args.config, ckpt, '--show-path', cm_png,
+                   '--include-values'] + cfg_opts)
+        steps.run([py, 'tools/analysis_tools/plot_curves.py',
+                   args.work_dir, '--keys', 'loss', 'loss_cls',
+                   'accuracy/top1', 'single-label/recall', '--out',
+                   curves_png, '--title', 'MPA-FER on the demo world'])
+    steps.finish()
 
     results = {}
     for name, path in (('zero-shot CLIP', zs_out), ('CoOp', coop_out),
@@ -268,10 +354,21 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, dict]:
           f'test shift {args.test_shift or "none"}); tiny CLIP {clip}; '
           'test split:')
     print(format_table(results, list(FER7_CLASSES)))
-    print(f'\nmetrics: {zs_out}, {coop_out}, {out}; checkpoint: {ckpt}')
+    # The config as trained (data root and CLIP included), dumped by
+    # mmengine into the work dir.
+    config = osp.join(args.work_dir, osp.basename(args.config))
+    ckpt_rel = _short(ckpt)
+    print(f'\nmetrics: {zs_out}, {coop_out}, {out}')
+    print(f'checkpoint: {ckpt_rel}; config: {config}')
     if not args.no_plots:
         print(f'plots: {cm_png}, {curves_png}')
-    print(f'total {time.time() - start:.0f} s', flush=True)
+    if not args.verbose:
+        print(f'logs: {osp.join(args.work_dir, "*.log")} (one per step)')
+    print('\nTry next:')
+    for line in next_commands(config, ckpt_rel, args.data_root,
+                              args.work_dir):
+        print(f'  {line}')
+    print(f'\ntotal {time.time() - start:.0f} s', flush=True)
     return results
 
 

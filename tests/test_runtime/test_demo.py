@@ -27,6 +27,17 @@ def test_demo_shows_zero_shot_coop_and_mpa_fer(tmp_path):
     proc = run_tool(args)
     for step in range(1, 8):
         assert f'[{step}/7]' in proc.stdout
+    # Quiet by default: one line per step and its log, the table, the
+    # outputs and three commands to try (at most 60 lines in all); each
+    # step's whole output is in its own log.
+    printed = (proc.stdout + proc.stderr).splitlines()
+    assert len(printed) <= 60, '\n'.join(printed)
+    assert 'Epoch(train)' not in proc.stdout
+    assert sum(line.startswith('  python tools/') for line in printed) == 3
+    logs = sorted(p.name for p in work.glob('*.log'))
+    assert logs == ['3_zero_shot.log', '4_coop.log', '5_mpa_fer_train.log',
+                    '6_mpa_fer_test.log'], logs
+    assert 'Epoch(train)' in (work / '5_mpa_fer_train.log').read_text()
     metrics = {}
     for name, rel in (('zero-shot', 'zero_shot'), ('coop', 'coop/test'),
                       ('mpa', 'test')):
