@@ -130,3 +130,46 @@ def test_digest_covers_dtype_shape_and_non_tensors():
     assert integrity_record(bf16) == integrity_record(
         {'w': torch.ones(4, dtype=torch.bfloat16)})
     assert checkpoint_check.source_of(object()) == 'the checkpoint'
+
+
+def test_resume_and_load_from_refuse_broken_checkpoints(small_world,
+                                                        tmp_path):
+    """The Runner's own loading (resume, load_from) goes through the check.
+
+    mmengine alone would resume NaN prompts (and train on from them) or
+    load a checkpoint of another class order with a warning.
+    """
+    from mmengine.config import Config
+    from mmengine.logging import MessageHub, MMLogger
+    from mmengine.registry import DefaultScope
+    from mmengine.runner import Runner
+    from mmengine.visualization import Visualizer
+
+    def runner(work_dir, epochs, **kwargs):
+        cfg = Config.fromfile(small_world['config'])
+        cfg.work_dir = str(work_dir)
+        cfg.train_cfg.max_epochs = epochs
+        cfg.train_cfg.val_interval = 10
+        cfg.merge_from_dict(kwargs)
+        return Runner.from_cfg(cfg)
+
+    try:
+        runner(tmp_path, 1).train()
+        path = str(tmp_path / 'epoch_1.pth')
+        ckpt = torch.load(path, weights_only=False)
+        assert INTEGRITY_KEY in ckpt['meta']
+        del ckpt['meta'][INTEGRITY_KEY]  # so that the NaN check speaks
+        ckpt['state_dict']['backbone.prompts'][0, 0, 0] = float('nan')
+        torch.save(ckpt, path)
+        with pytest.raises(ValueError, match="'backbone.prompts' holds 1 "
+                           'NaN'):
+            runner(tmp_path, 2, resume=True).train()
+        ckpt['state_dict']['backbone.prompts'][0, 0, 0] = 0.0
+        classes = list(ckpt['meta']['dataset_meta']['classes'])
+        ckpt['meta']['dataset_meta']['classes'] = classes[::-1]
+        torch.save(ckpt, path)
+        with pytest.raises(ValueError, match='wrong labels'):
+            runner(tmp_path / 'fresh', 1, load_from=path).train()
+    finally:
+        for cls in (MMLogger, MessageHub, Visualizer, DefaultScope):
+            cls._instance_dict.clear()
