@@ -10,13 +10,19 @@ import warnings
 
 from .version import __version__
 
-if importlib.util.find_spec('mmcv') is None:
+_MISSING = [name for name in ('mmengine', 'mmcv', 'mmpretrain')
+            if importlib.util.find_spec(name) is None]
+if _MISSING:
     raise ImportError(
-        'mpa_fer_plugin needs the `mmcv` package, which it does not install '
-        'itself so that an existing (compiled) mmcv is never overwritten. '
-        "Install the pure-Python build with "
-        "`pip install 'mpa_fer_plugin[lite]'` "
-        "(= `pip install 'mmcv-lite>=2.0,<2.4'`) or a full mmcv>=2.0,<2.4.")
+        f'mpa_fer_plugin needs {", ".join(_MISSING)}, which it does not '
+        'install itself: the upstream OpenMMLab releases and the maintained '
+        'onedl forks install the same packages under different names, and '
+        'requiring one would overwrite the other (or a compiled mmcv). '
+        "Install one set: `pip install 'mpa_fer_plugin[upstream]'` "
+        '(mmengine, mmcv-lite, mmpretrain) or '
+        "`pip install 'mpa_fer_plugin[onedl]'` (onedl-mmengine, onedl-mmcv, "
+        'onedl-mmpretrain); the tested pins are requirements/upstream.txt '
+        'and requirements/onedl.txt.')
 
 # With mmcv-lite (no compiled ops) mmcv.cnn.bricks.transformer, imported by
 # mmpretrain, warns "Fail to import MultiScaleDeformableAttention ... You

@@ -1,4 +1,4 @@
-"""Package import: registration into mmpretrain and the mmcv check."""
+"""Package import: registration into mmpretrain and the OpenMMLab check."""
 import importlib
 import importlib.util
 import sys
@@ -21,11 +21,12 @@ def test_components_registered_in_mmpretrain_registries():
     assert mpa_fer_plugin.__version__
 
 
-def test_missing_mmcv_is_a_clear_error(monkeypatch):
+@pytest.mark.parametrize('missing', ['mmcv', 'mmpretrain'])
+def test_missing_openmmlab_package_is_a_clear_error(monkeypatch, missing):
     real_find_spec = importlib.util.find_spec
 
     def find_spec(name, *args, **kwargs):
-        if name == 'mmcv':
+        if name == missing:
             return None
         return real_find_spec(name, *args, **kwargs)
 
@@ -35,8 +36,11 @@ def test_missing_mmcv_is_a_clear_error(monkeypatch):
     for key in saved:
         monkeypatch.delitem(sys.modules, key)
     try:
-        with pytest.raises(ImportError, match=r'mpa_fer_plugin\[lite\]'):
+        with pytest.raises(ImportError, match=f'needs {missing},') as err:
             importlib.import_module('mpa_fer_plugin')
+        # both stack sets are named
+        assert "pip install 'mpa_fer_plugin[upstream]'" in str(err.value)
+        assert "pip install 'mpa_fer_plugin[onedl]'" in str(err.value)
     finally:
         sys.modules.update(saved)
 
