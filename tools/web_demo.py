@@ -49,6 +49,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         'machine only)')
     parser.add_argument('--port', type=int, default=7860,
                         help='port (default 7860; 0: any free port)')
+    parser.add_argument('--allow-load', action='store_true',
+                        help='let the page load models by name or path '
+                        'also when --host is not this machine (a config '
+                        'file is Python that runs)')
     parser.add_argument('--preload', action='store_true',
                         help='build the default model before serving')
     parser.add_argument('--quiet', action='store_true',
@@ -80,7 +84,11 @@ def build_registry(args: argparse.Namespace):
             raise SystemExit(f'--model {name}: {e.args[0]} (or one of '
                              f'{", ".join(builtins)})') from None
     if not args.config and not args.model:
-        entries += list(builtins.values()) + index_entries()
+        entries += list(builtins.values())
+        # The index's usable models, less those listed already.
+        known = {(e.config, e.checkpoint) for e in entries}
+        entries += [e for e in index_entries()
+                    if (e.config, None) not in known]
     return ModelRegistry(entries, detector=args.detector,
                          device=args.device)
 
@@ -91,12 +99,15 @@ def main(argv: Optional[List[str]] = None) -> None:
     os.environ.setdefault('HF_HUB_OFFLINE', '1')
     from mpa_fer_plugin.webapp import WebApp, make_server, server_url
     registry = build_registry(args)
-    app = WebApp(registry)
+    local = args.host in ('127.0.0.1', 'localhost', '::1')
+    app = WebApp(registry, allow_load=local or args.allow_load)
     if args.preload and registry.default:
         registry.pipeline()
     server = make_server(app, args.host, args.port, quiet=args.quiet)
     for entry in registry.entries.values():
         print(f'model {entry.name}: {entry.error or entry.label}')
+    if not app.allow_load:
+        print('loading models from the page is off (--allow-load)')
     print(f'serving on {server_url(server)} (Ctrl+C to stop)', flush=True)
     try:
         server.serve_forever()

@@ -71,19 +71,25 @@ class WebApp:
         registry (ModelRegistry): The selectable models.
         keep (int): Analysed images whose crops are kept for heatmaps.
             Defaults to 16.
+        allow_load (bool): Whether the page may add models by name or
+            path (building a model reads, and a config runs, local files).
+            Defaults to True.
     """
 
-    def __init__(self, registry: ModelRegistry, keep: int = 16) -> None:
+    def __init__(self, registry: ModelRegistry, keep: int = 16,
+                 allow_load: bool = True) -> None:
         self.registry = registry
         self.keep = keep
+        self.allow_load = allow_load
         self.results: 'OrderedDict[str, dict]' = OrderedDict()
         self.lock = threading.Lock()
 
     # -- models ---------------------------------------------------------
     def models(self) -> Dict[str, Any]:
-        """The selector's entries and the default."""
+        """The selector's entries, the default and ``allow_load``."""
         return dict(models=self.registry.list(),
-                    default=self.registry.default)
+                    default=self.registry.default,
+                    allow_load=self.allow_load)
 
     def card(self, name: Optional[str]) -> Dict[str, Any]:
         """The model card of a model, with the demo-domain warning."""
@@ -96,6 +102,9 @@ class WebApp:
     def load(self, name_or_path: str, config: Optional[str] = None
              ) -> Dict[str, Any]:
         """Add a model by name or checkpoint path (and config)."""
+        if not self.allow_load:
+            raise WebError('loading models from the page is off (start '
+                           'tools/web_demo.py with --allow-load)', 403)
         if not name_or_path or not name_or_path.strip():
             raise WebError('give a model name or a checkpoint path')
         try:

@@ -95,7 +95,11 @@ def builtin_entries() -> List[ModelEntry]:
 
 
 def index_entries(names: Optional[List[str]] = None) -> List[ModelEntry]:
-    """Entries of model-index names (default: those usable now)."""
+    """Entries of model-index names (default: those usable now).
+
+    ``config`` is the index's config file (shown on the page); the
+    weights are resolved and checked when the model is built.
+    """
     from ..apis import model_zoo
     try:
         models = model_zoo.load_model_index()
@@ -108,7 +112,9 @@ def index_entries(names: Optional[List[str]] = None) -> List[ModelEntry]:
         if name not in models:
             raise KeyError(f'no model named {name!r} in the model index; '
                            f'known: {", ".join(models)}')
-        out.append(ModelEntry(name, f'{name} (model index)',
+        info = models[name]
+        config = osp.join(info['_root'], info['Config'])
+        out.append(ModelEntry(name, f'{name} (model index)', config=config,
                               index_name=name, kind='index'))
     return out
 

@@ -68,3 +68,12 @@ def test_card_and_unknown_model(web_app):
     assert info.value.status == 404
     with pytest.raises(WebError, match='give a model name'):
         web_app.load('  ')
+
+
+def test_loading_from_the_page_can_be_off(web_registry):
+    from mpa_fer_plugin.webapp import WebApp
+    app = WebApp(web_registry, allow_load=False)
+    assert app.models()['allow_load'] is False
+    with pytest.raises(WebError, match='--allow-load') as info:
+        app.load('zero-shot-demo')
+    assert info.value.status == 403

@@ -3,11 +3,13 @@
 Against the local server of ``conftest.web_server``: the page loads, the
 uploaded drawn scene yields the faces, labels and scores that
 ``FERPipeline`` gives for the same image and model, a picked face shows its
-heatmap, the model card and the demo-domain banner are shown, the webcam
-path (Chromium's fake camera playing the same scene) finds the faces, and
-no request leaves 127.0.0.1. A screenshot is written to the path in
-``MPA_FER_WEB_SCREENSHOT`` (docs/images/web_demo.png is made that way),
-else to the test's temporary folder.
+heatmap, the model card and the demo-domain banner are shown, a model
+loaded by its model-index name re-analyses the image as ``FERPipeline``
+does with that model, the webcam path (Chromium's fake camera playing
+the same scene) finds the faces, and no request leaves 127.0.0.1. A
+screenshot is written to the path in ``MPA_FER_WEB_SCREENSHOT``
+(docs/images/web_demo.png is made that way), else to the test's temporary
+folder.
 
 No browser is downloaded: Playwright starts ``/usr/bin/chromium``
 (``apt-get install chromium chromium-driver``; .ci/run does).
@@ -134,6 +136,24 @@ def test_upload_pick_card_webcam(browser, web_server, web_registry,
     page.screenshot(path=shot, full_page=True)
     assert cv2.imread(shot) is not None
 
+    # Load a model of the index by name: the same image, re-analysed.
+    name = 'zero-shot_tiny-clip_demo_descriptions'
+    page.fill('#load-name', name)
+    page.click('#load-button')
+    page.wait_for_function(
+        "() => document.body.dataset.analyses === '2' && "
+        "document.body.dataset.state === 'ready'", timeout=60_000)
+    assert page.input_value('#model') == name
+    expected = web_registry.pipeline(name).predict(drawn_scene['image'])
+    faces = _faces(page)
+    assert [f['pred'] for f in faces] == [e['pred_class'] for e in expected]
+    for face, exp in zip(faces, expected):
+        assert face['scores'] == pytest.approx(exp['scores'], abs=1e-5)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#card tr')].some(r => "
+        "r.dataset.key === 'method' && r.textContent.includes("
+        "'descriptions'))", timeout=30_000)
+
     # Webcam: Chromium's fake camera plays the same scene.
     page.click('#webcam-start')
     page.wait_for_function(
@@ -141,9 +161,9 @@ def test_upload_pick_card_webcam(browser, web_server, web_registry,
         timeout=30_000)
     page.click('#webcam-capture')
     page.wait_for_function(
-        "() => document.body.dataset.analyses === '2' && "
+        "() => document.body.dataset.analyses === '3' && "
         "document.body.dataset.state === 'ready'", timeout=60_000)
-    assert 'face(s) with zero-shot-demo' in page.inner_text('#status')
+    assert f'face(s) with {name}' in page.inner_text('#status')
     cam = np.array(_boxes(page)).reshape(-1, 4)
     cam = np.concatenate([cam[:, :2], cam[:, :2] + cam[:, 2:]], 1)
     assert len(cam) == 3

@@ -9,6 +9,7 @@ from mpa_fer_plugin.webapp import (
     builtin_entries,
     demo_checkpoint,
     entry_from_paths,
+    index_entries,
 )
 from mpa_fer_plugin.webapp import models as web_models
 
@@ -86,3 +87,12 @@ def test_registry_load_removes_a_model_that_fails(tmp_path):
     assert list(registry.entries) == []
     with pytest.raises(FileNotFoundError, match='checkpoint file not'):
         registry.load(str(tmp_path / 'missing.pth'), str(config))
+
+
+def test_index_entries():
+    usable = {e.name: e for e in index_entries()}
+    entry = usable['zero-shot_tiny-clip_demo']
+    assert entry.kind == 'index' and osp.isfile(entry.config)
+    assert entry.config.endswith('zsclip_tiny_demo.py')
+    with pytest.raises(KeyError, match="no model named 'nope'"):
+        index_entries(['nope'])

@@ -75,3 +75,11 @@ def test_tool_arguments():
     assert (args.host, args.port, args.model) == ('127.0.0.1', 0, ['demo'])
     with pytest.raises(SystemExit):
         web_demo.parse_args(['--checkpoint', 'a.pth'])
+    # Default models: the two built-in ones and the index's usable ones,
+    # without the index's copy of zero-shot-demo.
+    names = list(web_demo.build_registry(web_demo.parse_args([])).entries)
+    assert 'zero-shot-demo' in names and 'demo' in names
+    assert 'zero-shot_tiny-clip_demo' not in names
+    assert 'zero-shot_tiny-clip_demo_descriptions' in names
+    with pytest.raises(SystemExit, match='--model nope'):
+        web_demo.build_registry(web_demo.parse_args(['--model', 'nope']))

@@ -50,6 +50,7 @@ function fillModels(data, selected) {
 async function loadModels() {
   const data = await api('/api/models');
   fillModels(data);
+  $('load-panel').hidden = !data.allow_load;
   const missing = data.models.filter((m) => m.error);
   setStatus(missing.length ? missing.map((m) => `${m.name}: ${m.error}`)
     .join('; ') : 'Upload a photo or use the webcam.');
