@@ -41,7 +41,8 @@ def _read(relpath):
 
 def _prose(text):
     """The text without fenced code blocks and inline code spans."""
-    text = re.sub(r'^(```|~~~).*?^\1', '', text, flags=re.S | re.M)
+    text = re.sub(r'^[ \t]*(```|~~~).*?^[ \t]*\1', '', text,
+                  flags=re.S | re.M)
     return re.sub(r'`[^`\n]*`', '', text)
 
 
@@ -55,7 +56,8 @@ def slug(heading):
 
 def anchors(relpath):
     """Anchors of every heading of a Markdown file."""
-    text = re.sub(r'^```.*?^```', '', _read(relpath), flags=re.S | re.M)
+    text = re.sub(r'^[ \t]*```.*?^[ \t]*```', '', _read(relpath),
+                  flags=re.S | re.M)
     return {slug(h) for h in re.findall(r'^#{1,6} (.+?)\s*$', text, re.M)}
 
 

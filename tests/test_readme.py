@@ -56,8 +56,8 @@ def commands_of(relpath):
     blocks; continuation lines are joined, comments dropped."""
     text = open(osp.join(ROOT, relpath), encoding='utf-8').read()
     commands = []
-    for match in re.finditer(r'^```(?:bash|sh|shell)\n(.*?)^```', text,
-                             re.S | re.M):
+    for match in re.finditer(r'^[ \t]*```(?:bash|sh|shell)\n(.*?)^[ \t]*```',
+                             text, re.S | re.M):
         first = text[:match.start()].count('\n') + 2
         headers = re.findall(r'^#{1,3} (.+)$', text[:match.start()], re.M)
         section = headers[-1] if headers else ''
