@@ -59,7 +59,9 @@ def test_folder(world, faces, tmp_path, capsys):
         pairs = ', '.join(f"{t['class']} {t['score']:.3f}"
                           for t in result['topk'])
         assert f"{result['image']}: {pairs}" in printed
-        assert cv2.imread(result['heatmap']).shape == (256, 256, 3)
+        # 256 px heatmap with title, colour bar and caption around it.
+        height, width = cv2.imread(result['heatmap']).shape[:2]
+        assert height > 256 + 40 and width > 256 + 20
     assert sorted(p.stem for p in show.iterdir()) == names
     # Drawn results of 48 px faces are upscaled to stay readable.
     assert min(cv2.imread(str(show / 'a_happy.png')).shape[:2]) == 480
@@ -75,7 +77,8 @@ def test_open_vocabulary_and_class_heatmap(world, faces, tmp_path):
     ])
     assert set(results[0]['scores']) == {'contempt', 'confusion'}
     assert len(results[0]['topk']) == 2  # min(topk=3, classes)
-    assert cv2.imread(results[0]['heatmap']).shape == (96, 96, 3)
+    height, width = cv2.imread(results[0]['heatmap']).shape[:2]
+    assert height > 96 and width >= 320  # legend: at least 320 px wide
 
 
 def test_bad_inputs(world, faces, tmp_path):

@@ -209,7 +209,7 @@ class FERPipeline:
     def heatmap(self, crop: np.ndarray, out_file: str,
                 class_name: Optional[str] = None,
                 display_size: int = 256,
-                legend: bool = False) -> np.ndarray:
+                legend: bool = True) -> np.ndarray:
         """Draw the CGLA heatmap of one aligned crop into ``out_file``.
 
         Args:
@@ -221,8 +221,9 @@ class FERPipeline:
                 256.
             legend (bool): Add the title, colour bar and caption of
                 :func:`~mpa_fer_plugin.visualization.draw_cgla_heatmap`
-                (the PNG grows beyond ``display_size``). Defaults to
-                False (the bare heatmap).
+                (the PNG grows beyond ``display_size``), as in the
+                pictures of the docs. Defaults to True; False draws the
+                bare heatmap with a one-line banner.
 
         Returns:
             np.ndarray: The drawn RGB image.

@@ -54,7 +54,16 @@ def test_several_faces_in_clutter(pipe, tmp_path):
             other['pred_scores'], atol=1e-6)
     png = tmp_path / 'face_cgla.png'
     drawn = pipe.heatmap(crops[0], str(png), display_size=96)
-    assert drawn.shape[:2] == (96, 96) and png.is_file()
+    assert png.is_file()
+    # The drawing of the docs' pictures: title, colour bar and caption
+    # around the 96 px heatmap; legend=False leaves the bare heatmap.
+    from mpa_fer_plugin.visualization import draw_cgla_heatmap
+    same = draw_cgla_heatmap(pipe.model, crops[0], str(tmp_path / 'b.png'),
+                             display_size=96)
+    np.testing.assert_array_equal(drawn, same)
+    assert drawn.shape[0] > 96 and drawn.shape[1] > 96
+    bare = pipe.heatmap(crops[0], str(png), display_size=96, legend=False)
+    assert bare.shape[:2] == (96, 96)
 
 
 def test_astronaut_aligned_by_the_eyes(pipe):
