@@ -8,6 +8,12 @@ annotated video (``--out-video``) and a CSV timeline (``--out-csv``: frame,
 time, track, box, label, probabilities). Prints frames per second. A
 webcam is a device index (``0``); stop it with Ctrl-C or ``--max-frames``.
 A missing, corrupt or unreadable video is an error that names the file.
+A video that ends before the frame count of its header is processed to its
+last readable frame and reported on stderr and in the summary
+(``ended_early``, ``frames_announced``). ``SIGTERM`` stops a run like
+Ctrl-C: the annotated video is finalised, the CSV keeps the rows written so
+far and the summary is printed and written; the exit status is then 143
+(128 + SIGTERM), so that a scheduler sees the run was cut short.
 
 Examples::
 
@@ -111,8 +117,18 @@ def main(argv: Optional[List[str]] = None) -> dict:
     if args.out_summary:
         with open(args.out_summary, 'w', encoding='utf-8') as f:
             json.dump(summary, f, indent=2)
+    if summary.get('ended_early'):
+        print(f"warning: {args.video} ended after {summary['frames']} of "
+              f"the {summary['frames_announced']} frames its header "
+              'announces (truncated or damaged file); the outputs cover '
+              'only the frames read', file=sys.stderr, flush=True)
+    if summary.get('stopped'):
+        print(f"stopped by {summary['stopped']} after {summary['frames']} "
+              'frames; the outputs are complete up to there',
+              file=sys.stderr, flush=True)
     return summary
 
 
 if __name__ == '__main__':
-    main()
+    if main().get('stopped') == 'SIGTERM':
+        sys.exit(128 + 15)

@@ -78,3 +78,66 @@ def test_bad_videos(world, tmp_path):
     with pytest.raises(FileNotFoundError, match='video file not found'):
         infer_video.main([str(tmp_path / 'none.mp4'), world['config'],
                           world['ckpt']])
+
+
+def test_truncated_video_reported(world, tmp_path, capsys):
+    rng = np.random.default_rng(2)
+    from mpa_fer_plugin.apis.face import write_video
+    path = tmp_path / 'cut.avi'
+    write_video(str(path), [rng.integers(0, 255, (48, 48, 3), np.uint8)
+                            for _ in range(40)], fps=10)
+    data = path.read_bytes()
+    path.write_bytes(data[:int(len(data) * 0.6)])
+    summary = infer_video.main([
+        str(path), world['config'], world['ckpt'], '--out-summary',
+        str(tmp_path / 's.json'), '--threads', '1'])
+    assert summary['ended_early'] and summary['frames_announced'] == 40
+    err = capsys.readouterr().err
+    assert f"ended after {summary['frames']} of the 40 frames" in err
+    saved = json.loads((tmp_path / 's.json').read_text())
+    assert saved['ended_early'] is True and saved['frames'] < 40
+
+
+def test_sigterm_leaves_finalised_outputs(world, tmp_path):
+    """A real SIGTERM to the tool: video, CSV and summary all complete."""
+    import os
+    import signal
+    import subprocess
+    import time
+    video = _portrait_video(tmp_path / 'long.avi', frames=600)
+    out_csv, out_vid = tmp_path / 't.csv', tmp_path / 't.avi'
+    out_sum = tmp_path / 's.json'
+    env = dict(os.environ, HF_HUB_OFFLINE='1', OMP_NUM_THREADS='1',
+               PYTHONWARNINGS='ignore')
+    proc = subprocess.Popen(
+        [sys.executable, infer_video.__file__, video, world['config'],
+         world['ckpt'], '--out-csv', str(out_csv), '--out-video',
+         str(out_vid), '--out-summary', str(out_sum), '--threads', '1'],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 240
+        while time.time() < deadline and proc.poll() is None:
+            if out_csv.exists() and len(out_csv.read_text().splitlines()) \
+                    > 10:
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None, 'the run ended before the signal'
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + 15, err[-2000:]
+    assert 'stopped by SIGTERM' in err
+    summary = json.loads(out_sum.read_text())
+    assert summary['stopped'] == 'SIGTERM' and 10 <= summary['frames'] < 600
+    with open(out_csv, newline='') as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == summary['rows']
+    assert [int(r['frame']) for r in rows] == list(range(summary['rows']))
+    cap = cv2.VideoCapture(str(out_vid))
+    frames = 0
+    while cap.read()[0]:
+        frames += 1
+    cap.release()
+    assert frames == summary['frames']

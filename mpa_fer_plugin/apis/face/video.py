@@ -15,11 +15,20 @@ and the probabilities are the smoothed ones when smoothing is on
 (``raw_label`` keeps the per-frame argmax). A source that is a number (or
 a string of digits) is a webcam index. A missing file raises
 ``FileNotFoundError``; a file OpenCV cannot open or decode raises
-``ValueError`` naming it.
+``ValueError`` naming it. A file that ends before the frame count of its
+header (truncated or damaged) is processed up to its last readable frame
+and reported: ``ended_early`` and ``frames_announced`` in the summary and
+a warning naming both counts. Ctrl-C (``SIGINT``) and ``SIGTERM`` stop a
+run the same way: the annotated video is finalised, the CSV keeps every
+row written so far and the summary is returned with ``stopped`` set to the
+signal's name.
 """
 import csv
+import logging
 import os
 import os.path as osp
+import signal
+import threading
 import time
 from typing import Any, Dict, Iterator, Optional, Tuple, Union
 
@@ -78,6 +87,52 @@ def iter_frames(cap: cv2.VideoCapture, source: Source,
                          'decoded (corrupt, empty or unsupported codec)')
 
 
+class StopSignal(KeyboardInterrupt):
+    """Raised by the ``SIGTERM`` handler of :func:`process_video`.
+
+    A :class:`KeyboardInterrupt`, so that ``SIGTERM`` takes the path of
+    Ctrl-C: outputs finalised, summary returned.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class _SigtermGuard:
+    """While alive, ``SIGTERM`` raises :class:`StopSignal` (main thread).
+
+    Only the first signal raises, and none after :meth:`quiet` (the outputs
+    are being finalised); :attr:`received` keeps the signal number.
+    Elsewhere than in the main thread nothing changes.
+    """
+
+    def __init__(self) -> None:
+        self.received: Optional[int] = None
+        self._raise = True
+        self._previous: Any = None
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGTERM, self._handle)
+            if self._previous is None:  # set outside Python
+                self._previous = signal.SIG_DFL
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        first = self.received is None
+        self.received = self.received or signum
+        if first and self._raise:
+            raise StopSignal(signum)
+
+    def quiet(self) -> None:
+        """From now on a signal is only recorded."""
+        self._raise = False
+
+    def restore(self) -> None:
+        """Put the previous handler back."""
+        if self._previous is not None:
+            signal.signal(signal.SIGTERM, self._previous)
+            self._previous = None
+
+
 def _writer(path: str, fps: float, size: Tuple[int, int]
             ) -> cv2.VideoWriter:
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
@@ -128,8 +183,10 @@ def process_video(pipeline, source: Source,
         frame rate), ``fps`` (frames processed per second), ``seconds``,
         ``flips_raw`` and ``flips_smoothed`` (label changes summed over
         tracks), ``detector`` (the detector's class name, None for a pipeline
-        without one) and the output
-        paths.
+        without one), the output paths, ``frames_announced`` (the header's
+        frame count, None if unknown), ``ended_early`` (the file ended
+        before that count) and ``stopped`` (``'SIGINT'``/``'SIGTERM'`` if
+        a signal stopped the run, else None).
     """
     if detect_every < 1:
         raise ValueError(f'detect_every={detect_every} must be >= 1')
@@ -145,7 +202,8 @@ def process_video(pipeline, source: Source,
     bar = ProgressBar(total) if progress and total else None
     dets, ids = FaceDetections.empty(), []
     start = time.perf_counter()
-    frames = 0
+    frames, stopped = 0, None
+    sigterm = _SigtermGuard()
     try:
         if out_csv:
             os.makedirs(osp.dirname(osp.abspath(out_csv)), exist_ok=True)
@@ -155,7 +213,6 @@ def process_video(pipeline, source: Source,
                             'y2', 'detected', 'label', 'score',
                             'raw_label'] + [f'p_{c}' for c in classes])
         for index, frame in iter_frames(cap, source, max_frames):
-            frames += 1
             detected = index % detect_every == 0
             if detected:
                 dets = pipeline.detect(frame)
@@ -192,6 +249,8 @@ def process_video(pipeline, source: Source,
                          f'{probs[label]:.4f}', classes[raw]] +
                         [f'{p:.4f}' for p in probs])
                     rows += 1
+            if csv_file is not None:
+                csv_file.flush()  # rows on disk frame by frame
             if out_video:
                 drawn = draw_faces(frame, faces, classes, min_side, ids=ids)
                 if hasattr(pipeline, 'label_drawing'):  # the model card
@@ -200,19 +259,34 @@ def process_video(pipeline, source: Source,
                     writer = _writer(out_video, fps_in,
                                      (drawn.shape[1], drawn.shape[0]))
                 writer.write(drawn)
+            frames += 1  # complete: its rows and its video frame written
             if bar is not None:
                 bar.update()
-    except KeyboardInterrupt:  # a webcam is stopped with Ctrl-C
-        print_log(f'stopped after {frames} frames', logger='current')
+    except KeyboardInterrupt as err:  # Ctrl-C (a webcam), or SIGTERM
+        stopped = signal.Signals(getattr(err, 'signum', signal.SIGINT)).name
+        print_log(f'stopped by {stopped} after {frames} frames; the outputs '
+                  'are complete up to there', logger='current',
+                  level=logging.WARNING)
     finally:
+        sigterm.quiet()
         cap.release()
         if writer is not None:
             writer.release()
         if csv_file is not None:
             csv_file.close()
+        sigterm.restore()
+    if stopped is None and sigterm.received is not None:
+        stopped = signal.Signals(sigterm.received).name  # while finishing
     seconds = time.perf_counter() - start
     if bar is not None:
         bar.file.write('\n')
+    wanted = min(count, max_frames) if max_frames else count
+    ended_early = bool(stopped is None and count and frames < wanted)
+    if ended_early:
+        print_log(f'video {source} ended after {frames} of the {count} '
+                  'frames its header announces (truncated or damaged '
+                  'file); the results cover only the frames read',
+                  logger='current', level=logging.WARNING)
     summary = dict(
         frames=frames, rows=rows, tracks=len(raw_labels),
         fps_in=fps_in, fps=frames / seconds if seconds > 0 else 0.0,
@@ -222,7 +296,9 @@ def process_video(pipeline, source: Source,
         video=out_video, csv=out_csv,
         detector=(type(pipeline.detector).__name__
                   if hasattr(pipeline, 'detector') else None),
-        model_card=getattr(pipeline, 'model_card', None))
+        model_card=getattr(pipeline, 'model_card', None),
+        frames_announced=count or None, ended_early=ended_early,
+        stopped=stopped)
     print_log(f'{frames} frames, {summary["tracks"]} tracks, '
               f'{summary["fps"]:.1f} frames/s', logger='current')
     return summary

@@ -91,3 +91,77 @@ def test_bad_sources(pipe, tmp_path):
         process_video(pipe, str(text), detect_every=0)
     with pytest.raises(ValueError, match='use .mp4, .avi or .mkv'):
         write_video(str(tmp_path / 'x.gif'), [np.zeros((8, 8, 3), np.uint8)])
+
+
+def _truncated_avi(path, frames=40, keep=0.6):
+    """An MJPG AVI whose header announces ``frames``, cut to ``keep``."""
+    rng = np.random.default_rng(2)
+    write_video(str(path), [rng.integers(0, 255, (48, 48, 3), np.uint8)
+                            for _ in range(frames)], fps=10)
+    data = path.read_bytes()
+    path.write_bytes(data[:int(len(data) * keep)])
+    return str(path)
+
+
+def test_truncated_video_is_reported(pipe, tmp_path, monkeypatch):
+    import mpa_fer_plugin.apis.face.video as video_mod
+    logged = []
+    monkeypatch.setattr(video_mod, 'print_log',
+                        lambda msg, **kw: logged.append(msg))
+    path = _truncated_avi(tmp_path / 'cut.avi')
+    summary = process_video(pipe, path, out_csv=str(tmp_path / 'c.csv'),
+                            progress=False)
+    assert summary['frames_announced'] == 40
+    assert 0 < summary['frames'] < 40 and summary['ended_early'] is True
+    assert summary['stopped'] is None
+    assert any(f"ended after {summary['frames']} of the 40 frames" in m
+               for m in logged)
+    # a whole video, or one cut short on purpose, is not reported
+    whole = write_video(str(tmp_path / 'whole.avi'),
+                        [np.full((48, 48, 3), 90, np.uint8)] * 5)
+    summary = process_video(pipe, whole, progress=False)
+    assert summary['frames'] == summary['frames_announced'] == 5
+    assert summary['ended_early'] is False
+    summary = process_video(pipe, whole, max_frames=3, progress=False)
+    assert summary['frames'] == 3 and summary['ended_early'] is False
+
+
+def test_sigterm_takes_the_ctrl_c_path(pipe, two_face_video, tmp_path):
+    """SIGTERM at frame 5: video finalised, CSV rows of frames 0-4, summary
+    returned; the previous handler is back afterwards."""
+    import os
+    import signal
+
+    class Terminated:
+        """The pipeline, with a SIGTERM sent to this process at frame 5."""
+
+        def __init__(self, inner):
+            self.inner, self.calls = inner, 0
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+        def classify(self, crops):
+            self.calls += 1
+            if self.calls == 6:
+                os.kill(os.getpid(), signal.SIGTERM)
+            return self.inner.classify(crops)
+
+    before = signal.getsignal(signal.SIGTERM)
+    out_csv, out_vid = str(tmp_path / 't.csv'), str(tmp_path / 't.avi')
+    summary = process_video(Terminated(pipe), two_face_video,
+                            out_video=out_vid, out_csv=out_csv,
+                            progress=False)
+    assert signal.getsignal(signal.SIGTERM) is before
+    assert summary['stopped'] == 'SIGTERM' and summary['ended_early'] is False
+    assert summary['frames'] == 5 and summary['rows'] == 10
+    with open(out_csv, newline='') as f:
+        rows = list(csv.DictReader(f))
+    assert sorted({int(r['frame']) for r in rows}) == list(range(5))
+    assert len(rows) == 10
+    cap = cv2.VideoCapture(out_vid)
+    n = 0
+    while cap.read()[0]:
+        n += 1
+    cap.release()
+    assert n == 5
