@@ -13,7 +13,7 @@ from typing import Dict, Optional, Sequence, Tuple
 import numpy as np
 
 from ...datasets.categories import FER7_CLASSES
-from .evaluate import drawn_scenes, scene_faces
+from .demo_faces import drawn_scenes, scene_faces
 from .scenes import match_boxes
 from .tracking import box_iou
 

@@ -13,6 +13,7 @@ from mpa_fer_plugin.apis.face import (
     box_iou,
     build_face_detector,
     clutter,
+    demo_faces,
 )
 from mpa_fer_plugin.apis.face import evaluate as ev
 from mpa_fer_plugin.apis.face.detectors import nms
@@ -141,7 +142,8 @@ def test_evaluate_face_scenes_counts_and_pairs(monkeypatch):
         scene, truth = real(*args, **kwargs)
         stub.truth = truth
         return scene, truth
-    monkeypatch.setattr(ev, 'face_scene', spy)
+    # drawn_scenes (demo_faces) draws every scene through face_scene
+    monkeypatch.setattr(demo_faces, 'face_scene', spy)
     runs = {s: ev.evaluate_face_scenes(stub, specs, 2, 3, seed=s,
                                        size=(240, 400),
                                        face_heights=(50, 70))
