@@ -1,6 +1,8 @@
 """webapp/server.py: routes, static files, errors as JSON (urllib)."""
 import json
+import os.path as osp
 import re
+import sys
 import urllib.error
 import urllib.request
 
@@ -8,13 +10,19 @@ import pytest
 
 from mpa_fer_plugin.webapp.server import STATIC_DIR, STATIC_FILES
 
+sys.path.insert(0, osp.join(osp.dirname(osp.dirname(__file__)), 'test_tools'))
+from tool_loader import load_tool  # noqa: E402
+
+#: No proxy: the server is on 127.0.0.1 whatever http_proxy says.
+OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
 
 def _get(url, data=None, ctype=None):
     req = urllib.request.Request(url, data=data)
     if ctype:
         req.add_header('Content-Type', ctype)
     try:
-        with urllib.request.urlopen(req, timeout=60) as res:
+        with OPENER.open(req, timeout=60) as res:
             return res.status, res.headers['Content-Type'], res.read()
     except urllib.error.HTTPError as e:
         return e.code, e.headers['Content-Type'], e.read()
@@ -68,9 +76,7 @@ def test_errors_are_json_messages(web_server, path, data, status, message):
 
 
 def test_tool_arguments():
-    import sys
-    sys.path.insert(0, STATIC_DIR.rsplit('/mpa_fer_plugin', 1)[0])
-    from tools import web_demo
+    web_demo = load_tool('web_demo.py')
     args = web_demo.parse_args(['--model', 'demo', '--port', '0'])
     assert (args.host, args.port, args.model) == ('127.0.0.1', 0, ['demo'])
     with pytest.raises(SystemExit):
