@@ -322,3 +322,26 @@ def publish_prompts(checkpoint: str,
     os.replace(tmp, path)
     return dict(path=path, sha256=digest, bytes=osp.getsize(path),
                 model_card=card)
+
+
+
+def resolve_cli_model(config: str, checkpoint: Optional[str]
+                      ) -> Tuple[str, str]:
+    """``(config, checkpoint)`` of a tool taking ``CONFIG [CHECKPOINT]``.
+
+    ``config`` may be a model name (then ``checkpoint`` may be left out);
+    a config file needs a checkpoint or ``'none'`` (evaluate as built).
+
+    Returns:
+        tuple[str, str]: The config file and a checkpoint file or
+        ``'none'``.
+    """
+    if checkpoint is not None and checkpoint.lower() == 'none':
+        return resolve_model(config)[0], 'none'
+    if checkpoint is None and (osp.isfile(config) or config.endswith('.py')):
+        raise ValueError(
+            f'no checkpoint given for the config {config}: pass the '
+            "checkpoint, 'none' to evaluate the model as built (zero-shot), "
+            'or a model name of the model index instead of the config')
+    config, checkpoint = resolve_model(config, checkpoint)
+    return config, checkpoint or 'none'

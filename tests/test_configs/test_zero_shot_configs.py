@@ -108,3 +108,4 @@ def test_open_clip_tag_fails_offline(monkeypatch):
     message = str(err.value)
     assert "'openai'" in message and 'offline' in message
     assert 'HF_HUB_OFFLINE' in message and 'pretrained=' in message
+    assert 'docs/zero_shot.md' in message

@@ -327,7 +327,8 @@ def _create(spec: Dict[str, Any]) -> torch.nn.Module:
             'weights elsewhere and pass the local file instead, e.g. '
             f"clip=dict(model_name='{name}', pretrained='/path/to/weights.pt'"
             ') (an open_clip state dict, .safetensors or an OpenAI JIT .pt), '
-            "or model_name='local-dir:/path/to/folder'.")
+            "or model_name='local-dir:/path/to/folder' (docs/zero_shot.md, "
+            '"Getting the weights").')
     if quick_gelu is None:
         quick_gelu = bool(open_clip.get_pretrained_cfg(name, pretrained).get(
             'quick_gelu', False))
