@@ -45,6 +45,10 @@ from mpa_fer_plugin.prompts.generation import (  # noqa: E402
     DescriptionGenerator,
     make_client,
 )
+from mpa_fer_plugin.prompts.redaction import (  # noqa: E402
+    bounded,
+    redact_secret,
+)
 from mpa_fer_plugin.prompts.templates import format_hard_prompt  # noqa: E402
 
 
@@ -205,8 +209,10 @@ def generate(args: argparse.Namespace, label_set: str,
         logger.info('interrupted by the user')
         return 130
     except (DescriptionGenerationError, ValueError, OSError) as err:
-        print(f'error: {err}', file=sys.stderr)
-        logger.info(f'stopped: {err}')
+        text = bounded(redact_secret(str(err),
+                                     os.environ.get('OPENAI_API_KEY')))
+        print(f'error: {text}', file=sys.stderr)
+        logger.info(f'stopped: {text}')
         if os.path.exists(args.out) and not isinstance(err, ValueError):
             print(f'finished classes are kept in {args.out}; fix the cause '
                   'and rerun with --resume.', file=sys.stderr)

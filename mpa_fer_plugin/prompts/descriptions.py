@@ -42,6 +42,20 @@ FORMAT_VERSION = 1
 CLIP_CONTEXT_LENGTH = 77
 
 
+def shorten(text: Any, limit: int = 200, quote: bool = True) -> str:
+    """``repr`` of ``text`` (or the text) cut to ``limit`` characters.
+
+    A longer text ends with ``...`` and its full length, so that a 10 MB
+    description makes a one-line message, not a 10 MB one.
+    """
+    text = text if isinstance(text, str) else repr(text)
+    cut = text if len(text) <= limit else text[:limit]
+    shown = repr(cut) if quote else cut
+    if len(text) > limit:
+        shown += f'... [{len(text)} characters in all]'
+    return shown
+
+
 def read_json_file(path: str, what: str = 'descriptions file') -> Any:
     """Read a UTF-8 JSON file; errors name the file, line and byte.
 
@@ -272,21 +286,22 @@ def validate_descriptions(data_or_path: Union[str, Mapping[str, Any]],
         key, items = lookup[cls.strip().lower()]
         if not isinstance(items, list) or not items:
             problems.append(f'class {cls!r}: no descriptions (expected a '
-                            f'non-empty list, got {items!r})')
+                            f'non-empty list, got {shorten(items)})')
             continue
         for i, text in enumerate(items):
             if not isinstance(text, str) or not text.strip():
                 problems.append(f'class {cls!r}: description {i} is empty '
-                                f'or not a string: {text!r}')
+                                f'or not a string: {shorten(text)}')
                 continue
             norm = normalize_description(text)
             if duplicates and owner.get(norm) == cls:
                 problems.append(f'class {cls!r}: duplicate description '
-                                f'{text!r}')
+                                f'{shorten(text)}')
                 continue
             if duplicates and norm in owner:
-                problems.append(f'class {cls!r}: description {text!r} is '
-                                f'also used for class {owner[norm]!r}')
+                problems.append(f'class {cls!r}: description '
+                                f'{shorten(text)} is also used for class '
+                                f'{owner[norm]!r}')
             owner.setdefault(norm, cls)
             if context_length is None:
                 continue
@@ -295,7 +310,8 @@ def validate_descriptions(data_or_path: Union[str, Mapping[str, Any]],
             if n_tokens > context_length:
                 problems.append(
                     f'class {cls!r}: prompt has {n_tokens} tokens > '
-                    f'{context_length} (CLIP would truncate it): {prompt!r}')
+                    f'{context_length} (CLIP would truncate it): '
+                    f'{shorten(prompt)}')
     return problems
 
 

@@ -21,13 +21,18 @@ Failure handling, in order:
   :class:`DescriptionGenerationError` naming the class; finished classes stay
   in the file.
 
-The API key never reaches a log, an error message or the file.
+The API key never reaches a log, an error message or the file: the exact
+key and any run of 12 or more of its characters found in a reply (a
+hostile or misconfigured server echoing it) are redacted before anything is
+written or printed (:mod:`.redaction`), and descriptions that carried it
+are dropped (the class is asked again). Quoted reply text in messages is
+cut to 200 characters with its full length stated; a reply that is not
+UTF-8 stops with the class and the server named.
 """
 import json
 import logging
 import os.path as osp
 import time
-import urllib.parse
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -41,6 +46,13 @@ from .descriptions import (
     count_clip_tokens,
     resume_descriptions,
     save_descriptions,
+    shorten,
+)
+from .redaction import (  # noqa: F401  (describe_endpoint: public here)
+    bounded,
+    describe_endpoint,
+    redact_secret,
+    server_name,
 )
 from .replies import ReplyFormatError, parse_reply
 from .templates import format_hard_prompt
@@ -83,7 +95,7 @@ class DescriptionGenerationError(RuntimeError):
     def __init__(self, classname: Optional[str], message: str) -> None:
         self.classname = classname
         prefix = f'class {classname!r}: ' if classname else ''
-        super().__init__(prefix + message)
+        super().__init__(bounded(prefix + message))
 
 
 def make_client(base_url: Optional[str] = None,
@@ -109,25 +121,6 @@ def make_client(base_url: Optional[str] = None,
         raise ValueError('no API key: set OPENAI_API_KEY (any non-empty '
                          'value for a server without authentication)'
                          ) from err
-
-
-def describe_endpoint(base_url: Any) -> Tuple[str, str]:
-    """Describe a base URL for provenance without its host or credentials.
-
-    Args:
-        base_url: The client's base URL.
-
-    Returns:
-        tuple[str, str]: ``(url, endpoint)``, e.g.
-        ``('http://<host>/v1', 'custom endpoint')``; ``endpoint`` is
-        ``'api.openai.com'`` for the OpenAI API.
-    """
-    parts = urllib.parse.urlsplit(str(base_url))
-    if not parts.scheme:
-        return 'custom endpoint', 'custom endpoint'
-    url = f'{parts.scheme}://<host>{parts.path.rstrip("/")}'
-    official = parts.hostname == 'api.openai.com'
-    return url, 'api.openai.com' if official else 'custom endpoint'
 
 
 def _now() -> str:
@@ -234,10 +227,14 @@ class DescriptionGenerator:
                 {'role': 'user', 'content': user}]
 
     def _redact(self, text: str) -> str:
-        return text.replace(self._secret, '***') if self._secret else text
+        return redact_secret(text, self._secret)
 
     def _log(self, msg: str, level: int = logging.WARNING) -> None:
-        print_log(self._redact(msg), logger=self.logger, level=level)
+        print_log(bounded(self._redact(msg)), logger=self.logger,
+                  level=level)
+
+    def _server(self) -> str:
+        return server_name(getattr(self.client, 'base_url', ''))
 
     def _describe(self, err: Exception) -> str:
         status = getattr(err, 'status_code', None)
@@ -263,6 +260,13 @@ class DescriptionGenerator:
                 error = err
             except openai.APIConnectionError as err:  # timeouts included
                 error = err
+            except UnicodeDecodeError as err:
+                bad = err.object[err.start:err.start + 1]
+                raise DescriptionGenerationError(
+                    classname, f'the server {self._server()} sent a reply '
+                    f'that is not valid UTF-8 (byte {bad!r} at offset '
+                    f'{err.start}); is --base-url an OpenAI-compatible '
+                    'server?') from None
             except (json.JSONDecodeError,
                     openai.APIResponseValidationError) as err:
                 # a 200 whose body is not JSON (e.g. a proxy's HTML page)
@@ -284,7 +288,9 @@ class DescriptionGenerator:
             raise ReplyFormatError('the response has no message')
         message = choices[0].message
         if getattr(message, 'refusal', None):
-            raise ReplyFormatError(f'the model refused: {message.refusal}')
+            raise ReplyFormatError('the model refused: '
+                                   + shorten(self._redact(message.refusal),
+                                             quote=False))
         try:
             descs = parse_reply(getattr(message, 'content', None))
         except ReplyFormatError as err:
@@ -292,6 +298,21 @@ class DescriptionGenerator:
                 raise ReplyFormatError(f'{err} (cut off at the length '
                                        'limit)') from None
             raise
+        leaked = [d for d in descs if self._redact(d) != d]
+        if leaked:
+            self._log(f'class {classname!r}: the reply of {self._server()} '
+                      f'contains the API key in {len(leaked)} '
+                      'description(s); they are dropped (the key is '
+                      'redacted everywhere)')
+            descs = [d for d in descs if d not in leaked]
+            if len(descs) < self.n:
+                raise ReplyFormatError('the reply repeated the API key; '
+                                       'describe facial features only')
+        huge = [d for d in descs if len(d) > 40 * self.max_words]
+        if huge:
+            raise ReplyFormatError(
+                f'a description of {len(huge[0])} characters (at most '
+                f'{self.max_words} words were asked): {shorten(huge[0])}')
         if self.tokenizer is not None:
             too_long = [d for d in descs if count_clip_tokens(
                 format_hard_prompt(classname, 3, d), self.tokenizer)
@@ -301,8 +322,8 @@ class DescriptionGenerator:
                 raise ReplyFormatError(
                     f'{len(too_long)} description(s) are too long for '
                     f"CLIP's {self.context_length} tokens, e.g. "
-                    f'{too_long[0]!r}; keep each under {self.max_words} '
-                    'words')
+                    f'{shorten(too_long[0])}; keep each under '
+                    f'{self.max_words} words')
         if len(descs) < self.n:
             raise ReplyFormatError(f'expected {self.n} different non-empty '
                                    f'string descriptions, got {len(descs)}')
@@ -325,7 +346,9 @@ class DescriptionGenerator:
             try:
                 reply = self._complete(messages, classname)
                 descs = self._usable(reply, classname)
-                return descs, {'model': getattr(reply, 'model', None),
+                served = self._redact(getattr(reply, 'model', None))
+                return descs, {'model': shorten(served, 200, quote=False)
+                               if isinstance(served, str) else served,
                                'answers': attempt + 1}
             except ReplyFormatError as err:
                 problem = self._redact(str(err))
@@ -338,7 +361,7 @@ class DescriptionGenerator:
                 if getattr(reply, 'choices', None) else None
             if content:
                 messages.append({'role': 'assistant',
-                                 'content': content[:4000]})
+                                 'content': self._redact(content[:4000])})
             messages.append({'role': 'user', 'content': REASK_PROMPT.format(
                 reason=problem, n=self.n)})
         raise DescriptionGenerationError(

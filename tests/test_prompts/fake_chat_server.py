@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Union
 
 REPO = Path(__file__).resolve().parents[2]
 TOOL = REPO / 'tools' / 'generate_descriptions.py'
@@ -31,8 +31,9 @@ class Reply:
         status (int): HTTP status. Defaults to ``200``.
         content (str, optional): Assistant message content; ``None`` means
             valid descriptions for the asked class.
-        raw (str, optional): The whole response body, bypassing the chat
-            completion envelope.
+        raw (str | bytes, optional): The whole response body, bypassing
+            the chat completion envelope (bytes are sent as they are).
+        model (str, optional): The served model name in the reply.
         delay (float): Seconds to wait before answering.
         headers (dict): Extra response headers.
         finish_reason (str): ``choices[0].finish_reason``.
@@ -40,7 +41,8 @@ class Reply:
 
     status: int = 200
     content: Optional[str] = None
-    raw: Optional[str] = None
+    raw: Optional[Union[str, bytes]] = None
+    model: Optional[str] = None
     delay: float = 0.0
     headers: Dict[str, str] = field(default_factory=dict)
     finish_reason: str = 'stop'
@@ -117,13 +119,13 @@ class _Handler(BaseHTTPRequestHandler):
                     cls, int(n.group(1)) if n else 5)})
             payload = json.dumps({
                 'id': 'fake-1', 'object': 'chat.completion', 'created': 0,
-                'model': body['model'] + '-served',
+                'model': reply.model or body['model'] + '-served',
                 'choices': [{'index': 0, 'finish_reason': reply.finish_reason,
                              'message': {'role': 'assistant',
                                          'content': content}}],
                 'usage': {'prompt_tokens': 1, 'completion_tokens': 1,
                           'total_tokens': 2}})
-        data = payload.encode()
+        data = payload if isinstance(payload, bytes) else payload.encode()
         try:
             self.send_response(reply.status)
             self.send_header('Content-Type', 'application/json')

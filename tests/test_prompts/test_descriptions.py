@@ -106,7 +106,9 @@ def test_validation_lists_every_problem(tmp_path):
     assert "class 'Happiness': description 1 is empty" in text
     n = count_clip_tokens(format_hard_prompt('Sadness', 3, long_text))
     assert f"class 'Sadness': prompt has {n} tokens > 77" in text
-    assert long_text in text
+    # the prompt is quoted up to 200 characters, with its full length
+    prompt = format_hard_prompt('Sadness', 3, long_text)
+    assert f'{prompt[:200]!r}... [{len(prompt)} characters in all]' in text
 
 
 def test_validation_classes_argument_and_context_length():

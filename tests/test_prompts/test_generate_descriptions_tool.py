@@ -172,3 +172,25 @@ def test_check_shipped_file_subprocess():
         text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert 'OK (8 classes, 40 descriptions' in proc.stdout
+
+
+def test_key_echo_and_huge_reply_through_the_tool(tool, fake_openai,
+                                                  tmp_path, capsys):
+    """A server echoing the key: nothing printed, logged or saved has it;
+    a 10 MB description: every printed line stays short."""
+    echo = json.dumps({'descriptions': [f'{SECRET} brows'] * 3})
+    fake_openai.script('Fear', Reply(content=echo))
+    huge = json.dumps({'descriptions': ['x' * 10_000_000, 'a b', 'c d']})
+    fake_openai.script('Anger', *[Reply(content=huge)] * 3)
+    out, log = tmp_path / 'd.json', tmp_path / 'run.log'
+    code = tool.main(gen_args(fake_openai, out, '--classes', 'Fear, Anger',
+                              '--log-file', str(log)))
+    captured = capsys.readouterr()
+    assert code == 1
+    texts = (captured.out, captured.err, log.read_text(), out.read_text())
+    for text in texts:
+        assert SECRET not in text and SECRET[5:17] not in text
+        assert max(map(len, text.splitlines())) < 1300
+    assert json.loads(out.read_text())['descriptions']['Fear']
+    assert "error: class 'Anger': no usable reply in 3 answers; last " \
+        'problem: a description of 10000000 characters' in captured.err

@@ -13,6 +13,11 @@ from mpa_fer_plugin.prompts.generation import (
     describe_endpoint,
     make_client,
 )
+from mpa_fer_plugin.prompts.redaction import (
+    REDACTED,
+    redact_secret,
+    server_name,
+)
 
 CLASSES = ['Anger', 'Fear', 'Happiness']
 
@@ -200,7 +205,8 @@ def test_auth_error_not_retried_and_key_redacted(fake_openai, tmp_path,
     with pytest.raises(DescriptionGenerationError) as info:
         gen.run(['Fear'], str(tmp_path / 'd.json'))
     assert fake_openai.count('Fear') == 1
-    assert 'HTTP 401' in str(info.value) and '***' in str(info.value)
+    assert 'HTTP 401' in str(info.value)
+    assert '[redacted API key]' in str(info.value)
     assert SECRET not in str(info.value)
     assert info.value.__cause__ is None and info.value.classname == 'Fear'
 
@@ -269,3 +275,84 @@ def test_make_client_needs_a_key(monkeypatch):
 ])
 def test_describe_endpoint(url, expected):
     assert describe_endpoint(url) == expected
+
+
+# ------------------------------------------------- hostile or broken servers
+def _no_key_run(text):
+    """No 12-character run of the key is in ``text``."""
+    return not any(SECRET[i:i + 12] in text
+                   for i in range(len(SECRET) - 11))
+
+
+def test_key_echoed_in_a_reply_is_never_written_or_logged(
+        fake_openai, tmp_path, caplog):
+    echo = json.dumps({'descriptions': [
+        f'the key is {SECRET}', f'partial {SECRET[4:20]} echo',
+        'raised brows and widened eyes']})
+    fake_openai.script('Fear', Reply(content=echo))
+    fake_openai.script('Anger', Reply(model=f'gpt-{SECRET}'))
+    out = tmp_path / 'd.json'
+    gen = make_gen(fake_openai, logger=logging.getLogger('test-gen'))
+    with caplog.at_level(logging.WARNING, logger='test-gen'):
+        data = gen.run(['Fear', 'Anger'], str(out))
+    text = out.read_text()
+    assert _no_key_run(text) and _no_key_run(caplog.text)
+    # the two descriptions carrying the key were dropped, Fear asked again
+    assert fake_openai.count('Fear') == 2
+    assert data['descriptions']['Fear'] == good_descriptions('fear', 3)
+    assert 'contains the API key in 2 description(s); they are dropped' \
+        in caplog.text
+    # what went back to the server in the re-ask is redacted as well
+    resent = json.dumps(fake_openai.requests[1]['body']['messages'])
+    assert _no_key_run(resent) and REDACTED in resent
+    # a served model name echoing it is redacted in the provenance
+    assert data['provenance']['replies']['Anger']['model'] == \
+        f'gpt-{REDACTED}'
+
+
+def test_redact_secret_exact_partial_and_overlapping():
+    assert redact_secret(f'a {SECRET} b', SECRET) == f'a {REDACTED} b'
+    assert redact_secret(f'x{SECRET[3:18]}y', SECRET) == f'x{REDACTED}y'
+    assert redact_secret(SECRET[:11], SECRET) == SECRET[:11]  # 11 < 12
+    assert redact_secret('nothing here', SECRET) == 'nothing here'
+    assert redact_secret('text', None) == 'text'
+    assert server_name('http://u:pw@h.example:81/v1?k=s') == \
+        'http://h.example:81/v1'
+
+
+def test_huge_description_gives_bounded_error_lines(fake_openai, tmp_path,
+                                                    caplog):
+    huge = 'a' * 10_000_000
+    for _ in range(3):
+        fake_openai.script('Fear', Reply(content=json.dumps(
+            {'descriptions': [huge, 'b c', 'd e']})))
+    gen = make_gen(fake_openai, max_reasks=2,
+                   logger=logging.getLogger('test-gen'))
+    with caplog.at_level(logging.WARNING, logger='test-gen'):
+        with pytest.raises(DescriptionGenerationError) as info:
+            gen.run(['Fear'], str(tmp_path / 'd.json'))
+    message = str(info.value)
+    assert len(message) < 1100
+    assert 'a description of 10000000 characters (at most 20 words were ' \
+        'asked)' in message
+    assert '[10000000 characters in all]' in message
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines and max(map(len, lines)) < 1100
+
+
+def test_invalid_utf8_reply_names_the_class_and_the_server(fake_openai,
+                                                           tmp_path):
+    body = ('{"id": "x", "object": "chat.completion", "created": 0, '
+            '"model": "m", "choices": [{"index": 0, "finish_reason": '
+            '"stop", "message": {"role": "assistant", "content": '
+            '"{\\"descriptions\\": [\\"caf').encode() + \
+        b'\xe9 brows\\"]}"}}]}'
+    fake_openai.script('Fear', Reply(raw=body))
+    gen = make_gen(fake_openai)
+    with pytest.raises(DescriptionGenerationError) as info:
+        gen.run(['Fear'], str(tmp_path / 'd.json'))
+    message = str(info.value)
+    assert message.startswith("class 'Fear': the server "
+                              f'{fake_openai.base_url} sent a reply that '
+                              "is not valid UTF-8 (byte b'\\xe9' at offset")
+    assert info.value.classname == 'Fear'
