@@ -145,7 +145,7 @@ def test_command_exists_and_parses(file, line, section, command,
         return
     if tokens[0] == 'make':
         makefile = open(osp.join(ROOT, 'Makefile')).read()
-        for target in tokens[1:]:
+        for target in (t for t in tokens[1:] if '=' not in t):
             assert re.search(rf'^{re.escape(target)}:', makefile, re.M), \
                 f'{where}: no make target {target!r}'
         return
