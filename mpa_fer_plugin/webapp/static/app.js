@@ -110,6 +110,7 @@ async function analyze(blob) {
     // A counter of finished analyses (the browser test waits on it).
     document.body.dataset.analyses = String(
       Number(document.body.dataset.analyses || 0) + 1);
+    if ($('photo').src.startsWith('blob:')) URL.revokeObjectURL($('photo').src);
     $('photo').src = URL.createObjectURL(blob);
     $('stage').hidden = false;
     render(data);
