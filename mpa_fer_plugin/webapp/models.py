@@ -78,18 +78,23 @@ def demo_checkpoint(work_dir: str = DEMO_WORK_DIR) -> Optional[str]:
     return path if osp.isfile(path) else None
 
 
-def builtin_entries() -> List[ModelEntry]:
+def builtin_entries(work_dir: str = DEMO_WORK_DIR) -> List[ModelEntry]:
     """``demo`` (first where trained, else last with an error) and
-    ``zero-shot-demo``."""
+    ``zero-shot-demo``.
+
+    Args:
+        work_dir (str): Where ``make demo`` trained. Defaults to
+            ``work_dirs/demo`` of this repository.
+    """
     zero = ModelEntry('zero-shot-demo',
                       'Zero-shot tiny demo CLIP (no training)',
                       config=ZERO_SHOT_DEMO_CONFIG, kind='zero-shot')
-    ckpt = demo_checkpoint()
+    ckpt = demo_checkpoint(work_dir)
     demo = ModelEntry('demo', 'Demo model (trained by make demo)',
                       config=DEMO_CONFIG, checkpoint=ckpt)
     if ckpt is None:
-        demo.error = (f'no demo checkpoint: run `make demo` first (it '
-                      f'trains into {osp.relpath(DEMO_WORK_DIR, ROOT)})')
+        demo.error = (f'no demo checkpoint: run `make demo` first (no '
+                      f'{osp.join(work_dir, "last_checkpoint")})')
         return [zero, demo]
     return [demo, zero]
 

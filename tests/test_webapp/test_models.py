@@ -11,7 +11,6 @@ from mpa_fer_plugin.webapp import (
     entry_from_paths,
     index_entries,
 )
-from mpa_fer_plugin.webapp import models as web_models
 
 
 def test_demo_checkpoint_follows_last_checkpoint(tmp_path):
@@ -23,11 +22,8 @@ def test_demo_checkpoint_follows_last_checkpoint(tmp_path):
     assert demo_checkpoint(str(tmp_path)) == str(ckpt)
 
 
-def test_builtin_entries_without_a_demo_run(tmp_path, monkeypatch):
-    monkeypatch.setattr(web_models, 'DEMO_WORK_DIR', str(tmp_path))
-    monkeypatch.setattr(web_models.demo_checkpoint, '__defaults__',
-                        (str(tmp_path), ))
-    entries = builtin_entries()
+def test_builtin_entries_without_a_demo_run(tmp_path):
+    entries = builtin_entries(str(tmp_path))
     assert [e.name for e in entries] == ['zero-shot-demo', 'demo']
     assert entries[0].error is None and entries[0].checkpoint is None
     assert osp.isfile(entries[0].config)
@@ -96,3 +92,12 @@ def test_index_entries():
     assert entry.config.endswith('zsclip_tiny_demo.py')
     with pytest.raises(KeyError, match="no model named 'nope'"):
         index_entries(['nope'])
+
+
+def test_builtin_entries_after_a_demo_run(tmp_path):
+    ckpt = tmp_path / 'epoch_10.pth'
+    ckpt.write_bytes(b'x')
+    (tmp_path / 'last_checkpoint').write_text(str(ckpt))
+    entries = builtin_entries(str(tmp_path))
+    assert [e.name for e in entries] == ['demo', 'zero-shot-demo']
+    assert entries[0].checkpoint == str(ckpt) and entries[0].error is None
