@@ -6,7 +6,8 @@ uploaded drawn scene yields the faces, labels and scores that
 heatmap, the model card and the demo-domain banner are shown, a model
 loaded by its model-index name re-analyses the image as ``FERPipeline``
 does with that model, the webcam path (Chromium's fake camera playing
-the same scene) finds the faces, and no request leaves 127.0.0.1. A
+the same scene; one frame, then Live) finds the faces, and no request
+leaves 127.0.0.1. A
 screenshot is written to the path in ``MPA_FER_WEB_SCREENSHOT``
 (docs/images/web_demo.png is made that way), else to the test's temporary
 folder.
@@ -168,6 +169,16 @@ def test_upload_pick_card_webcam(browser, web_server, web_registry,
     cam = np.concatenate([cam[:, :2], cam[:, :2] + cam[:, 2:]], 1)
     assert len(cam) == 3
     assert None not in match_boxes(cam, drawn_scene['truth'], 0.5)
+    # Live: frame after frame until unticked.
+    page.check('#webcam-live')
+    page.wait_for_function(
+        '() => Number(document.body.dataset.analyses) >= 5', timeout=60_000)
+    page.uncheck('#webcam-live')
+    page.wait_for_function(
+        "() => document.body.dataset.state === 'ready'", timeout=60_000)
+    assert len(_faces(page)) == 3
+    page.click('#webcam-stop')
+    assert page.is_hidden('#video')
 
     assert outside == [] and errors == []
     page.close()

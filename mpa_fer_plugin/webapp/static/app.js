@@ -97,7 +97,8 @@ function cardRows(obj, prefix) {
 }
 
 // -- analysis -----------------------------------------------------------
-async function analyze(blob) {
+// live: a webcam frame of the Live loop (no heatmap until it stops).
+async function analyze(blob, live) {
   state.blob = blob;
   busy(true);
   setStatus('Finding faces…');
@@ -117,7 +118,9 @@ async function analyze(blob) {
     setStatus(`${data.faces.length} face(s) with ${data.model} ` +
               `(${data.detector}, ${data.seconds.toFixed(2)} s).`);
     showWarning(data.warning);
-    if (data.faces.length) await pick(0); else clearHeatmap('No face found.');
+    if (live) clearHeatmap('Live: uncheck Live, then pick a face.');
+    else if (data.faces.length) await pick(0);
+    else clearHeatmap('No face found.');
   } catch (err) {
     setStatus(err.message, true);
   } finally {
@@ -228,7 +231,8 @@ async function startWebcam() {
   video.hidden = false;
   $('webcam-capture').hidden = false;
   $('webcam-stop').hidden = false;
-  setStatus('Webcam on: press Capture to analyse a frame.');
+  $('webcam-live-label').hidden = false;
+  setStatus('Webcam on: press Capture to analyse a frame, or tick Live.');
 }
 
 function stopWebcam() {
@@ -237,15 +241,29 @@ function stopWebcam() {
   $('video').hidden = true;
   $('webcam-capture').hidden = true;
   $('webcam-stop').hidden = true;
+  $('webcam-live-label').hidden = true;
+  $('webcam-live').checked = false;
 }
 
-function capture() {
+function grab() {
   const video = $('video');
   const canvas = document.createElement('canvas');
   canvas.width = video.videoWidth;
   canvas.height = video.videoHeight;
   canvas.getContext('2d').drawImage(video, 0, 0);
-  canvas.toBlob((blob) => analyze(blob), 'image/png');
+  return new Promise((resolve) => canvas.toBlob(resolve, 'image/png'));
+}
+
+async function capture() {
+  await analyze(await grab());
+}
+
+// One frame after another while Live is ticked (each waits for the last).
+async function live() {
+  while ($('webcam-live').checked && state.stream) {
+    await analyze(await grab(), true);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
 }
 
 // -- wiring -------------------------------------------------------------
@@ -291,6 +309,9 @@ $('heat-class').addEventListener('change', () => {
 $('webcam-start').addEventListener('click', startWebcam);
 $('webcam-stop').addEventListener('click', stopWebcam);
 $('webcam-capture').addEventListener('click', capture);
+$('webcam-live').addEventListener('change', () => {
+  if ($('webcam-live').checked) live();
+});
 $('load-form').addEventListener('submit', loadModel);
 loadModels().then(() => busy(false))
   .catch((err) => { setStatus(err.message, true); busy(false); });
