@@ -15,90 +15,29 @@ import os
 import os.path as osp
 from typing import List, Optional, Sequence, Tuple, Union
 
-import mmcv
 import numpy as np
 import torch
 import torch.nn as nn
-from mmengine import fileio
 from mmengine.config import Config
 from mmengine.dataset import Compose, default_collate
 from mmengine.logging import print_log
 
 from ..utils.checkpoint_check import check_checkpoint
+from .image_input import (
+    IMG_EXTENSIONS,
+    ImageInput,
+    list_images,
+    load_image,
+    warn_if_small,
+)
 
 __all__ = ['IMG_EXTENSIONS', 'list_images', 'load_image', 'check_checkpoint',
            'load_mpa_checkpoint', 'init_mpa_model', 'build_test_pipeline',
            'prepare_images']
 
-#: File suffixes treated as images when a folder is given.
-IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif',
-                  '.tiff', '.webp')
-
 #: Transforms that read files; inputs are decoded before the pipeline.
 _LOADERS = ('LoadImageFromFile', 'LoadFERImage', 'mmpretrain.LoadFERImage',
             'mmpretrain.LoadImageFromFile')
-
-ImageInput = Union[str, np.ndarray]
-
-
-def list_images(path: str) -> List[str]:
-    """Return the image files of ``path`` (one file, or a folder's images).
-
-    Args:
-        path (str): An image file or a folder (not searched recursively).
-
-    Returns:
-        list[str]: The image paths, sorted by name.
-    """
-    if osp.isdir(path):
-        files = sorted(
-            osp.join(path, f) for f in os.listdir(path)
-            if f.lower().endswith(IMG_EXTENSIONS)
-            and osp.isfile(osp.join(path, f)))
-        if not files:
-            raise ValueError(f'no images in the folder {path} (looked for '
-                             f'files ending in {", ".join(IMG_EXTENSIONS)})')
-        return files
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'image file or folder not found: {path}')
-    return [path]
-
-
-def load_image(image: ImageInput) -> np.ndarray:
-    """Read an image as a BGR ``uint8`` array, naming the file on failure.
-
-    Args:
-        image (str | np.ndarray): A path, or an ``H x W x 3`` BGR array
-            (``H x W`` grayscale is replicated to 3 channels).
-
-    Returns:
-        np.ndarray: ``H x W x 3`` BGR image.
-    """
-    if isinstance(image, np.ndarray):
-        img = image
-        if img.ndim == 2:
-            img = np.repeat(img[..., None], 3, axis=2)
-        if img.ndim != 3 or img.shape[2] != 3:
-            raise ValueError(f'an image array must be HxWx3 (BGR) or HxW, '
-                             f'got shape {img.shape}')
-        return img
-    if not isinstance(image, (str, os.PathLike)):
-        raise TypeError(f'image must be a path or a numpy array, got '
-                        f'{type(image).__name__}')
-    path = os.fspath(image)
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'image file not found: {path}')
-    data = fileio.get(path)
-    try:
-        img = mmcv.imfrombytes(data, flag='color')
-    except Exception as e:  # decoders raise many different types
-        raise ValueError(f'cannot read image file {path} (corrupt or not '
-                         f'an image): {e}') from e
-    if img is None:
-        raise ValueError(f'cannot read image file {path} (corrupt or not '
-                         f'an image, {len(data)} bytes)')
-    return img
-
 
 def load_mpa_checkpoint(model: nn.Module, checkpoint: str) -> nn.Module:
     """Check a checkpoint against the model, then load it.
@@ -244,6 +183,8 @@ def prepare_images(model: nn.Module,
     items = []
     for image in images:
         img = load_image(image)
+        warn_if_small(model, img, image if isinstance(image, str) else
+                      'an input image')
         items.append(pipeline(dict(img=img, img_shape=img.shape[:2],
                                    ori_shape=img.shape[:2])))
     batch = default_collate(items)

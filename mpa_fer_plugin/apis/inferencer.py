@@ -10,6 +10,7 @@ from mmengine.utils import ProgressBar
 from mmpretrain.apis import ImageClassificationInferencer
 from mmpretrain.structures import DataSample
 
+from .image_input import warn_if_small
 from .inference import (
     init_mpa_model,
     list_images,
@@ -126,10 +127,16 @@ class MPAFERInferencer(ImageClassificationInferencer):
         return super()._inputs_to_list(inputs)
 
     def preprocess(self, inputs: List, batch_size: int = 1):
-        """Decode (naming unreadable files) and run the test pipeline."""
+        """Decode (naming unreadable files) and run the test pipeline.
+
+        Arrays are converted or refused by :func:`load_image`; an input far
+        smaller than the model's gives a ``SmallImageWarning``.
+        """
 
         def load(input_):
             img = load_image(input_)
+            warn_if_small(self.model, img, input_ if isinstance(
+                input_, str) else 'an input image')
             return dict(img=img, img_shape=img.shape[:2],
                         ori_shape=img.shape[:2])
 
