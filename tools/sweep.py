@@ -2,8 +2,11 @@
 
 Writes, under the sweep's work dir, one work dir per run, ``results.csv``,
 ``results.json``, ``table.md`` (mean +- std, paired difference to the
-reference row with a 95 % t-interval) and ``bars.png``. Finished runs are
-skipped, so rerunning the same command resumes an interrupted sweep.
+reference row with a 95 % t-interval) and ``bars.png``. A finished run is
+reused only if its recorded definition (resolved config, options, seed,
+epochs, selection, data fingerprints) equals the current one, so rerunning
+the same command resumes an interrupted sweep, and an edited row is redone.
+One sweep at a time per work dir (``sweep.lock``; ``--wait`` queues).
 
 Examples::
 
@@ -48,6 +51,24 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='print the commands, run nothing')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='overrides applied to every run')
+    change = parser.add_mutually_exclusive_group()
+    change.add_argument(
+        '--rerun-changed', dest='on_change', action='store_const',
+        const='rerun', help='redo runs whose definition changed since '
+        'their result was recorded, moving the old files to '
+        '_replaced/ (the default)')
+    change.add_argument(
+        '--keep', dest='on_change', action='store_const', const='keep',
+        help='leave runs whose definition changed as they are: not '
+        'redone, listed as stale, not counted in the tables')
+    change.add_argument(
+        '--refuse-changed', dest='on_change', action='store_const',
+        const='refuse', help="run nothing if a run's definition changed; "
+        'name the runs and what changed')
+    parser.set_defaults(on_change='rerun')
+    parser.add_argument('--wait', action='store_true',
+                        help='if another sweep holds the work dir, wait '
+                        'for it instead of refusing')
     add_runtime_args(parser)
     return parser.parse_args(argv)
 
@@ -57,7 +78,13 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     os.environ.setdefault('HF_HUB_OFFLINE', '1')
     from mpa_fer_plugin.sweep.cli import sweep_main
-    return sweep_main(args, ROOT)
+    from mpa_fer_plugin.sweep.lock import SweepLocked
+    from mpa_fer_plugin.sweep.runner import SweepRefused
+    try:
+        return sweep_main(args, ROOT)
+    except (SweepLocked, SweepRefused) as exc:
+        print(f'tools/sweep.py: {exc}', file=sys.stderr)
+        sys.exit(3)
 
 
 if __name__ == '__main__':

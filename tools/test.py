@@ -19,6 +19,7 @@ from mmengine.evaluator import DumpResults  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mpa_fer_plugin  # noqa: E402,F401  (registers parts, applies shims)
+from mpa_fer_plugin.utils.cfg_check import warn_unused_options  # noqa: E402
 from mpa_fer_plugin.utils.tool_utils import (  # noqa: E402
     SHOW_MIN_SIZE,
     add_launch_args,
@@ -144,6 +145,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg, 'test_dataloader', no_pin_memory=args.no_pin_memory)
 
     if args.cfg_options is not None:
+        warn_unused_options(cfg, args.cfg_options)
         cfg.merge_from_dict(args.cfg_options)
         set_default_dataloader_cfg(cfg, 'test_dataloader', recheck_only=True)
     return cfg

@@ -18,6 +18,7 @@ from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mpa_fer_plugin  # noqa: E402,F401  (registers parts, applies shims)
+from mpa_fer_plugin.utils.cfg_check import warn_unused_options  # noqa: E402
 from mpa_fer_plugin.utils.low_memory import (  # noqa: E402
     enable_checkpointing,
     reexec_low_memory,
@@ -132,6 +133,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
             no_persistent_workers=args.no_persistent_workers)
 
     if args.cfg_options is not None:
+        warn_unused_options(cfg, args.cfg_options)
         cfg.merge_from_dict(args.cfg_options)
         for field in ('train_dataloader', 'val_dataloader',
                       'test_dataloader'):

@@ -6,6 +6,7 @@ import sys
 import time
 from typing import List
 
+from .lock import SweepLock
 from .plot import plot_results
 from .results import collect_results, write_results
 from .runner import run_sweep
@@ -53,13 +54,28 @@ def sweep_main(args, root: str) -> List[dict]:
         if unknown:
             raise ValueError(f'unknown rows {sorted(unknown)}; the sweep has '
                              f'{[r["name"] for r in sweep.rows]}')
+    if args.cfg_options:
+        from ..utils.cfg_check import warn_unused_options
+        for row in sweep.rows:
+            if not args.rows or row['name'] in args.rows:
+                warn_unused_options(row['config'], args.cfg_options,
+                                    where=f'sweep row {row["name"]!r}')
+    if args.dry_run:
+        run_sweep(sweep, only=args.rows, dry_run=True)
+        return []
+    with SweepLock(sweep.work_dir, wait=getattr(args, 'wait', False)):
+        return _run_and_collect(args, sweep)
+
+
+def _run_and_collect(args, sweep) -> List[dict]:
     start = time.time()
     status = {}
     if not args.collect:
-        status = run_sweep(sweep, only=args.rows, dry_run=args.dry_run)
-        if args.dry_run or sweep.launcher.get('type') == 'slurm':
+        status = run_sweep(sweep, only=args.rows,
+                           on_change=getattr(args, 'on_change', 'rerun'))
+        if sweep.launcher.get('type') == 'slurm':
             return []
-    records = collect_results(sweep, status)
+    records = collect_results(sweep, status, only=args.rows)
     paths = write_results(sweep, records)
     command = 'python tools/sweep.py ' + shlex.join(sys.argv[1:])
     done = sum(r['status'] == 'done' for r in records)

@@ -4,8 +4,9 @@ import json
 import os.path as osp
 from typing import Dict, List, Optional
 
+from .identity import Fingerprints, read_json_checked
 from .run_config import RESULT_FILE
-from .runner import LOG_FILE, META_FILE, is_done, read_json
+from .runner import LOG_FILE, META_FILE, identify, read_json
 from .spec import SweepSpec
 
 #: Fixed CSV columns (then the sweep's metrics, then per-class recall).
@@ -37,28 +38,43 @@ def _classes(spec) -> Optional[List[str]]:
 
 
 def collect_results(sweep: SweepSpec,
-                    status: Optional[Dict[str, dict]] = None) -> List[dict]:
+                    status: Optional[Dict[str, dict]] = None,
+                    only: Optional[List[str]] = None) -> List[dict]:
     """One record per run of the sweep (finished, failed or missing).
+
+    A result counts (``status='done'``) only when its recorded definition
+    equals the run's current one; a result of another definition is
+    ``'stale'`` and an unreadable one ``'failed'``, each with an
+    ``error`` that says why.
 
     Args:
         sweep (SweepSpec): The sweep.
         status (dict, optional): Records of :func:`run_sweep` (failure
             messages of this invocation).
+        only (list[str], optional): Only the runs of these rows.
 
     Returns:
         list[dict]: Records with the fixed columns, ``metrics`` (the
         sweep's metrics by their short names), ``per_class_recall``
-        (class -> recall) and, for failed runs, ``log`` and ``error``.
+        (class -> recall) and, for failed or stale runs, ``log`` and
+        ``error``.
     """
     status = status or {}
     records = []
-    for spec in sweep.runs():
+    fps = Fingerprints()
+    runs = sweep.runs()
+    for spec in runs:
+        if only is not None and spec.row not in only:
+            continue
         rec = dict(row=spec.row, dataset=spec.dataset, seed=spec.seed,
                    work_dir=spec.work_dir, selection=spec.selection
                    if spec.train else None)
-        result = read_json(osp.join(spec.work_dir, RESULT_FILE))
+        result_path = osp.join(spec.work_dir, RESULT_FILE)
+        result, result_err = read_json_checked(result_path)
         meta = read_json(osp.join(spec.work_dir, META_FILE)) or {}
-        if result is not None and is_done(spec):
+        ident = identify(spec, sweep, runs, fps) if (result or result_err) \
+            else dict(state='new', detail='')
+        if ident['state'] == 'done':
             metrics = result.get('metrics', {})
             rec.update(
                 status='done', selection=result.get('selection'),
@@ -77,17 +93,25 @@ def collect_results(sweep: SweepSpec,
             extra = result.get('protocol')
             if extra:
                 rec['protocol'] = extra
+            records.append(rec)
+            continue
+        info = status.get(spec.run_id, {})
+        log = info.get('log') or osp.join(spec.work_dir, LOG_FILE)
+        if ident['state'] == 'changed':
+            rec.update(status='stale', metrics={}, log=log,
+                       error='not counted: definition changed since the '
+                       'result was recorded (' + ident['detail'] + ')')
+        elif ident['state'] in ('corrupt', 'error'):
+            rec.update(status='failed', metrics={}, log=log,
+                       error=ident['detail'])
+        elif info.get('status') == 'failed' or meta.get('failed') or (
+                bool(meta) and osp.isfile(osp.join(spec.work_dir,
+                                                   LOG_FILE))):
+            rec.update(status='failed', metrics={}, log=log,
+                       error=info.get('error') or meta.get('failed') or
+                       f'no result file {result_path}; see the log')
         else:
-            info = status.get(spec.run_id, {})
-            failed = info.get('status') == 'failed' or (
-                bool(meta) and osp.isfile(osp.join(spec.work_dir, LOG_FILE))
-                and result is None)
-            rec.update(status='failed' if failed else 'missing',
-                       metrics={})
-            if failed:
-                rec['log'] = info.get('log') or osp.join(spec.work_dir,
-                                                         LOG_FILE)
-                rec['error'] = info.get('error', '')
+            rec.update(status='missing', metrics={})
         records.append(rec)
     return records
 

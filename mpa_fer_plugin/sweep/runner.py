@@ -7,28 +7,45 @@ another row). ``launcher.type='dist'`` uses ``tools/dist_train.sh`` /
 ``dist_test.sh`` with N processes; ``'slurm'`` only prints (and writes) the
 ``tools/slurm_*.sh`` commands, whose results ``--collect`` reads later.
 
-A run whose result file exists (for the same run definition) is skipped,
-so a killed sweep resumes where it stopped (an interrupted training run
-resumes from its latest checkpoint with ``--resume``); a failed run is
-recorded with its exit code and log file and the sweep goes on.
+A run is reused only when its recorded definition (see
+:mod:`~mpa_fer_plugin.sweep.identity`: the resolved config, seed, epochs,
+selection, checkpoint and data fingerprints) equals the current one and
+its result file is readable. A killed sweep resumes where it stopped (an
+interrupted training run of the same definition resumes from its latest
+checkpoint with ``--resume``); an unreadable result is redone with a
+warning naming the file; a run whose definition changed is redone from
+scratch (its old files are moved aside; ``on_change='rerun'``), kept
+aside and not counted (``'keep'``), or the sweep refuses to start
+(``'refuse'``). A failed run is recorded with its exit code, log file and
+error line and the sweep goes on.
 """
 import json
 import os
 import os.path as osp
 import shlex
+import shutil
 import subprocess
 import sys
 import time
 from typing import Dict, List, Optional
 
 from .hooks import write_json_atomic
-from .run_config import CONFIG_FILE, RESULT_FILE, write_run_config
+from .identity import Fingerprints, build_definition, run_state
+from .run_config import CONFIG_FILE, RESULT_FILE, build_run_config
 from .spec import RunSpec, SweepSpec
 
 #: Written next to the result: the run's definition hash and command.
 META_FILE = 'sweep_run.json'
 #: Stdout and stderr of the run's subprocess.
 LOG_FILE = 'sweep_run.log'
+#: Where the files of runs whose definition changed are moved.
+REPLACED_DIR = '_replaced'
+#: What to do with a run whose definition changed.
+ON_CHANGE = ('rerun', 'keep', 'refuse')
+
+
+class SweepRefused(RuntimeError):
+    """Runs changed and the sweep was told to refuse (``'refuse'``)."""
 
 
 def repo_root() -> str:
@@ -45,11 +62,37 @@ def read_json(path: str) -> Optional[dict]:
         return None
 
 
-def is_done(spec: RunSpec) -> bool:
-    """Whether the run finished with the current definition."""
-    meta = read_json(osp.join(spec.work_dir, META_FILE)) or {}
-    return (osp.isfile(osp.join(spec.work_dir, RESULT_FILE))
-            and meta.get('key') == spec.key())
+def identify(spec: RunSpec, sweep: SweepSpec, runs: List[RunSpec],
+             fps: Fingerprints) -> dict:
+    """The current definition of a run, its config and state.
+
+    Returns:
+        dict: ``checkpoint`` (tested by a test-only run), ``cfg`` (the
+        resolved mmengine Config), ``definition``, ``resolved`` (the
+        flattened config), ``state`` and ``detail`` (see
+        :func:`~mpa_fer_plugin.sweep.identity.run_state`); or ``state=
+        'error'`` and ``detail`` when the config cannot be built.
+    """
+    checkpoint = spec.checkpoint
+    if spec.checkpoint_from:
+        checkpoint = _source_checkpoint(spec, runs)
+        if checkpoint is None:
+            return dict(state='error', checkpoint=None, detail=(
+                f'no checkpoint from row {spec.checkpoint_from!r} (seed '
+                f'{spec.seed}, dataset {spec.dataset}): that run has not '
+                'finished'))
+    try:
+        cfg = build_run_config(spec, sweep, checkpoint)
+        definition, resolved = build_definition(
+            cfg, spec, checkpoint, repo_root(), sweep.work_dir, fps)
+    except Exception as exc:  # noqa: BLE001  (recorded, the sweep goes on)
+        return dict(state='error', checkpoint=checkpoint,
+                    detail=f'the config of this run cannot be built: '
+                    f'{type(exc).__name__}: {str(exc)[:500]}')
+    state, detail = run_state(spec.work_dir, META_FILE, RESULT_FILE,
+                              definition, resolved)
+    return dict(checkpoint=checkpoint, cfg=cfg, definition=definition,
+                resolved=resolved, state=state, detail=detail)
 
 
 def _tool_supports(tool: str, flag: str) -> bool:
@@ -134,23 +177,36 @@ def _fmt_time(seconds: float) -> str:
     return f'{seconds // 60}:{seconds % 60:02d}'
 
 
-def run_one(spec: RunSpec, sweep: SweepSpec, runs: List[RunSpec]) -> dict:
+def move_aside(spec: RunSpec, sweep: SweepSpec) -> str:
+    """Move a run's files to ``<sweep>/_replaced/<run>.<time>``."""
+    dest = osp.join(sweep.work_dir, REPLACED_DIR,
+                    f'{spec.run_id}.{time.strftime("%Y%m%d-%H%M%S")}')
+    base, k = dest, 1
+    while osp.exists(dest):
+        dest, k = f'{base}-{k}', k + 1
+    os.makedirs(osp.dirname(dest), exist_ok=True)
+    shutil.move(spec.work_dir, dest)
+    return dest
+
+
+def run_one(spec: RunSpec, sweep: SweepSpec, runs: List[RunSpec],
+            ident: Optional[dict] = None) -> dict:
     """Run one run; return its status record (not raising on failure)."""
-    checkpoint = spec.checkpoint
-    if spec.checkpoint_from:
-        checkpoint = _source_checkpoint(spec, runs)
-        if checkpoint is None:
-            return dict(status='failed', returncode=None, log=None,
-                        error=f'no checkpoint from row '
-                        f'{spec.checkpoint_from!r} (seed {spec.seed}, '
-                        f'dataset {spec.dataset}): that run has not '
-                        'finished')
-    config = write_run_config(spec, sweep, checkpoint)
+    ident = ident or identify(spec, sweep, runs, Fingerprints())
+    if ident['state'] == 'error':
+        return dict(status='failed', returncode=None, log=None,
+                    error=ident['detail'])
+    checkpoint = ident['checkpoint']
+    os.makedirs(spec.work_dir, exist_ok=True)
+    config = osp.join(spec.work_dir, CONFIG_FILE)
+    ident['cfg'].dump(config)
     cmd = build_command(spec, sweep, config, checkpoint)
     log = osp.join(spec.work_dir, LOG_FILE)
-    meta = dict(key=spec.key(), command=shlex.join(cmd), row=spec.row,
-                dataset=spec.dataset, seed=spec.seed, checkpoint=checkpoint,
-                started=time.strftime('%Y-%m-%dT%H:%M:%S'))
+    meta = dict(key=ident['definition']['key'], command=shlex.join(cmd),
+                row=spec.row, dataset=spec.dataset, seed=spec.seed,
+                checkpoint=checkpoint,
+                started=time.strftime('%Y-%m-%dT%H:%M:%S'),
+                definition=ident['definition'], resolved=ident['resolved'])
     write_json_atomic(osp.join(spec.work_dir, META_FILE), meta)
     if sweep.launcher.get('type') == 'slurm':
         env = _env(sweep)
@@ -174,34 +230,71 @@ def run_one(spec: RunSpec, sweep: SweepSpec, runs: List[RunSpec]) -> dict:
                 checkpoint=checkpoint, protocol=read_json(osp.join(
                     spec.work_dir, 'eval_classes.json'))))
     if proc.returncode != 0 or not osp.isfile(result_path):
-        with open(log) as f:
-            tail = f.read().strip().splitlines()[-1:] or ['']
+        with open(log, errors='replace') as f:
+            tail = (f.read().strip().splitlines()[-1:] or [''])[0][-300:]
+        if proc.returncode == 0:
+            error = f'exit 0 but no result file {result_path} ' \
+                    f'(last log line: {tail or "none"})'
+        else:
+            error = tail or f'exit {proc.returncode} with an empty log'
+        meta.update(failed=error, returncode=proc.returncode)
+        write_json_atomic(osp.join(spec.work_dir, META_FILE), meta)
         return dict(status='failed', returncode=proc.returncode, log=log,
-                    seconds=seconds, error=tail[0][-300:])
+                    seconds=seconds, error=error)
     meta.update(seconds=seconds, finished=time.strftime('%Y-%m-%dT%H:%M:%S'))
     write_json_atomic(osp.join(spec.work_dir, META_FILE), meta)
     return dict(status='done', seconds=seconds, log=log)
 
 
+def _refuse_changed(todo: List[RunSpec], sweep: SweepSpec,
+                    runs: List[RunSpec], fps: Fingerprints) -> None:
+    changed = []
+    for spec in todo:
+        ident = identify(spec, sweep, runs, fps)
+        if ident['state'] == 'changed':
+            changed.append(f'  {spec.run_id}: {ident["detail"]}')
+    if changed:
+        raise SweepRefused(
+            'the definition of these runs changed since their results were '
+            'recorded:\n' + '\n'.join(changed) + '\nPass --rerun-changed '
+            'to redo them (old files are moved to '
+            f'{osp.join(sweep.work_dir, REPLACED_DIR)}) or --keep to leave '
+            'them as they are (not counted in the tables).')
+
+
 def run_sweep(sweep: SweepSpec, only: Optional[List[str]] = None,
-              dry_run: bool = False) -> Dict[str, dict]:
+              dry_run: bool = False, on_change: str = 'rerun'
+              ) -> Dict[str, dict]:
     """Run (or resume) a sweep; return a status record per run id.
+
+    The caller holds the work dir's :class:`~mpa_fer_plugin.sweep.lock.
+    SweepLock` (``tools/sweep.py`` does).
 
     Args:
         sweep (SweepSpec): The sweep.
         only (list[str], optional): Run only these rows (plus nothing
             else; a ``checkpoint_from`` row must be finished already).
         dry_run (bool): Print the commands without running anything.
+        on_change (str): A run whose definition changed since its files
+            were written is redone from scratch (``'rerun'``, its old
+            files moved to ``_replaced/``), left alone and reported as
+            ``'stale'`` (``'keep'``), or nothing runs and
+            :class:`SweepRefused` names the changed runs (``'refuse'``).
 
     Returns:
         dict[str, dict]: ``run_id -> {'status': 'done' | 'skipped' |
-        'failed' | 'printed', ...}``.
+        'failed' | 'stale' | 'printed', ...}``.
     """
+    if on_change not in ON_CHANGE:
+        raise ValueError(f'on_change={on_change!r} not in {ON_CHANGE}')
     runs = sweep.runs()
     todo = [r for r in runs if only is None or r.row in only]
+    fps = Fingerprints()
     os.makedirs(sweep.work_dir, exist_ok=True)
     if not dry_run:
         prepare(sweep)
+    if on_change == 'refuse':
+        _refuse_changed(todo, sweep, runs, fps)
     status: Dict[str, dict] = {}
     slurm = sweep.launcher.get('type') == 'slurm'
     start, executed = time.time(), 0
@@ -209,16 +302,34 @@ def run_sweep(sweep: SweepSpec, only: Optional[List[str]] = None,
     for k, spec in enumerate(todo, 1):
         tag = f'[{k}/{len(todo)}] {spec.row} | {spec.dataset} | seed ' \
               f'{spec.seed}'
-        if is_done(spec):
+        ident = identify(spec, sweep, runs, fps)
+        state, detail = ident['state'], ident['detail']
+        if state == 'done':
             status[spec.run_id] = dict(status='skipped')
-            print(f'{tag}: finished before, skipped', flush=True)
+            print(f'{tag}: finished before, skipped (same definition)',
+                  flush=True)
+            continue
+        if state == 'changed' and on_change == 'keep':
+            status[spec.run_id] = dict(status='stale', error=detail)
+            print(f'{tag}: definition changed ({detail}); kept as it is '
+                  '(--keep), not counted', flush=True)
             continue
         if dry_run:
             cfg = osp.join(spec.work_dir, CONFIG_FILE)
             print(f'{tag}: ' + shlex.join(build_command(
                 spec, sweep, cfg, spec.checkpoint)), flush=True)
             continue
-        record = run_one(spec, sweep, runs)
+        if state == 'changed':
+            moved = move_aside(spec, sweep)
+            print(f'{tag}: definition changed since its result was '
+                  f'recorded ({detail}); redone from scratch (old files '
+                  f'moved to {moved})', flush=True)
+        elif state == 'corrupt':
+            print(f'WARNING: {tag}: {detail}; the run is redone',
+                  file=sys.stderr, flush=True)
+            print(f'{tag}: {detail}; redone', flush=True)
+            os.unlink(osp.join(spec.work_dir, RESULT_FILE))
+        record = run_one(spec, sweep, runs, ident)
         status[spec.run_id] = record
         if slurm:
             lines.append(record.get('command')
@@ -226,15 +337,14 @@ def run_sweep(sweep: SweepSpec, only: Optional[List[str]] = None,
             continue
         executed += 1
         elapsed = time.time() - start
-        left = sum(1 for r in todo[k:] if not is_done(r))
-        eta = elapsed / executed * left
+        eta = elapsed / executed * (len(todo) - k)
         if record['status'] == 'done':
             result = read_json(osp.join(spec.work_dir, RESULT_FILE))
             war = result['metrics'].get('accuracy/top1')
             shown = f'WAR {war:.1f}' if isinstance(war, (int, float)) \
                 else 'done'
             print(f'{tag}: {shown} ({record["seconds"]:.0f} s; elapsed '
-                  f'{_fmt_time(elapsed)}, ETA {_fmt_time(eta)})',
+                  f'{_fmt_time(elapsed)}, ETA <= {_fmt_time(eta)})',
                   flush=True)
         else:
             print(f'{tag}: FAILED (exit {record["returncode"]}): '

@@ -69,6 +69,20 @@ def _fmt(mean: float, std: Optional[float]) -> str:
     return f'{mean:.1f}' if std is None else f'{mean:.1f} ± {std:.1f}'
 
 
+def _fmt_pair(pair) -> str:
+    if pair is None:
+        return '—'
+    if pair[3] < 2:  # one pair: a difference, not an interval
+        return f'{pair[0]:+.1f} (n=1, no interval)'
+    return f'{pair[0]:+.1f} [{pair[1]:+.1f}, {pair[2]:+.1f}] (n={pair[3]})'
+
+
+def rows_of(sweep: SweepSpec, records: List[dict]) -> List[str]:
+    """The sweep's rows (in file order) that have records."""
+    present = {r['row'] for r in records}
+    return [r['name'] for r in sweep.rows if r['name'] in present]
+
+
 def _cells(records: List[dict]) -> Dict[Tuple[str, str], List[dict]]:
     cells: Dict[Tuple[str, str], List[dict]] = {}
     for rec in records:
@@ -102,10 +116,11 @@ def format_tables(sweep: SweepSpec, records: List[dict],
     metrics = list(sweep.metrics)
     first = metrics[0]
     cells = _cells(records)
-    rows = [r['name'] for r in sweep.rows]
+    rows = rows_of(sweep, records)
     notes = {r['name']: r.get('note', '') for r in sweep.rows}
-    datasets = list(sweep.datasets)
-    ref = sweep.reference
+    datasets = [d for d in sweep.datasets
+                if any(r['dataset'] == d for r in records)]
+    ref = sweep.reference if sweep.reference in rows else None
     lines = [header, ''] if header else []
     head = ['method', 'dataset'] + [f'{m} (%)' for m in metrics] + \
         ['runs', 'epoch']
@@ -121,6 +136,7 @@ def format_tables(sweep: SweepSpec, records: List[dict],
                 continue
             done = [r for r in runs if r['status'] == 'done']
             failed = sum(r['status'] == 'failed' for r in runs)
+            stale = sum(r['status'] == 'stale' for r in runs)
             name = row + (f' ({notes[row]})' if notes.get(row) else '')
             if any(r.get('selection') == 'test' for r in done):
                 name += ' †'
@@ -132,6 +148,8 @@ def format_tables(sweep: SweepSpec, records: List[dict],
             count = f'{len(done)}/{len(runs)}'
             if failed:
                 count += f' ({failed} failed)'
+            if stale:
+                count += f' ({stale} stale)'
             epochs = sorted({r.get('chosen_epoch') for r in done
                              if r.get('chosen_epoch') is not None})
             line += [count, ','.join(map(str, epochs)) or '—']
@@ -142,9 +160,7 @@ def format_tables(sweep: SweepSpec, records: List[dict],
                     pair = paired_interval(
                         _values(done, first),
                         _values(cells.get((ref, ds), []), first))
-                    line.append('—' if pair is None else
-                                f'{pair[0]:+.1f} [{pair[1]:+.1f}, '
-                                f'{pair[2]:+.1f}] (n={pair[3]})')
+                    line.append(_fmt_pair(pair))
             lines.append('| ' + ' | '.join(line) + ' |')
     selections = sorted({r.get('selection') for r in records
                          if r.get('selection')})
@@ -164,10 +180,12 @@ def format_tables(sweep: SweepSpec, records: List[dict],
                                     first).values())
                 line.append(_fmt(*mean_std(vals)) if vals else '—')
             lines.append('| ' + ' | '.join(line) + ' |')
-    failed = [r for r in records if r['status'] == 'failed']
-    if failed:
-        lines += ['', 'Failed runs:', '']
-        lines += [f'* {r["row"]} | {r["dataset"]} | seed {r["seed"]}: '
-                  f'{r.get("error", "")} (log: {r.get("log")})'
-                  for r in failed]
+    for kind, title in (('failed', 'Failed runs:'),
+                        ('stale', 'Stale runs (not counted):')):
+        bad = [r for r in records if r['status'] == kind]
+        if bad:
+            lines += ['', title, '']
+            lines += [f'* {r["row"]} | {r["dataset"]} | seed {r["seed"]}: '
+                      f'{r.get("error") or "no error recorded"} '
+                      f'(log: {r.get("log")})' for r in bad]
     return '\n'.join(lines) + '\n'

@@ -62,3 +62,16 @@ def test_table_renders_means_differences_failures_and_pivot():
     # pivot of the first metric and the list of failed runs
     assert '| A | 91.0 ± 1.0 | 80.0 |' in text
     assert '* A | d2 | seed 1: boom (log: w/log)' in text
+
+
+def test_one_pair_is_a_difference_not_an_interval_and_rows_not_run_go():
+    recs = [_rec('A', 'd1', 0, 90), _rec('B', 'd1', 0, 92)]
+    text = format_tables(_sweep(), recs)
+    row_b = next(ln for ln in text.splitlines()
+                 if ln.startswith('| B (ours) | d1'))
+    assert '+2.0 (n=1, no interval)' in row_b and '[' not in row_b
+    # d2 was not run: no line for it; B alone (--rows B): no reference
+    assert '| d2 |' not in text
+    only_b = format_tables(_sweep(), recs[1:])
+    assert '| A |' not in only_b and 'vs A' not in only_b
+    assert '| B (ours) | d1 | 92.0 | 1/1 | 10 |' in only_b
