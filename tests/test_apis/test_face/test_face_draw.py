@@ -77,9 +77,10 @@ def test_panels_never_cover_a_face_or_label(boxes, shape):
 
 
 def test_the_photos_and_videos_picture_layout():
-    """The first demo scene (400 x 640): five faces, two of them close."""
-    boxes = [[52, 204, 128, 290], [156, 210, 231, 297], [291, 92, 372, 182],
-             [392, 218, 472, 310], [455, 16, 607, 205]]
+    """The faces of docs/images/photos_and_videos_demo.png (the first demo
+    scene, 400 x 640, drawn at 480 x 768), where a panel covered a face."""
+    boxes = [[101, 215, 140, 265], [169, 76, 221, 138], [273, 221, 329, 283],
+             [343, 71, 414, 159], [438, 10, 589, 139]]
     layout = face_layout((400, 640), [_face(b) for b in boxes],
                          len(CLASSES))
     assert all(p is not None for p in layout['panels'])
