@@ -1,4 +1,4 @@
-# Demo-world ablation (issue 11): the Table 1 steps (zero-shot -> CoOp ->
+# Demo-world ablation: the Table 1 steps (zero-shot -> CoOp ->
 # + visual prompts -> + prototypes -> + soft-hard -> + CGLA), the controls
 # (shuffled descriptions, descriptions without the discriminating cue, k
 # random patches, k = N, prototypes from shuffled labels), the L_ta pooling

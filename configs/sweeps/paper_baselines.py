@@ -1,5 +1,6 @@
-# Baselines under one protocol (method.md §8.2 lists none for CLIP-based
-# prompt learners): zero-shot CLIP, CoOp, KgCoOp, IVLP and MPA-FER, ViT-B/16,
+# Baselines under one protocol (the paper's baseline table lists none for
+# CLIP-based prompt learners): zero-shot CLIP, CoOp, KgCoOp, IVLP and
+# MPA-FER, ViT-B/16,
 # on RAF-DB, AffectNet-7/8 and FERPlus, 3 seeds.
 #   python tools/sweep.py configs/sweeps/paper_baselines.py --launcher dist --gpus 8
 _base_ = ['./_paper_common.py']

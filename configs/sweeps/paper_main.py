@@ -1,4 +1,5 @@
-# Headline results (method.md §8.1): MPA-FER with ViT-B/16 and ViT-L/14 on
+# Headline results (the paper's main table): MPA-FER with ViT-B/16 and
+# ViT-L/14 on
 # RAF-DB, AffectNet-7, AffectNet-8 and FERPlus, 3 seeds.
 #   python tools/sweep.py configs/sweeps/paper_main.py --launcher dist --gpus 8
 _base_ = ['./_paper_common.py']

@@ -1,4 +1,5 @@
-# Table 1 (components; method.md §8.3): text prompts -> + visual prompts ->
+# Table 1 (components; the paper's ablation): text prompts ->
+# + visual prompts ->
 # + prototypes -> + soft-hard -> + CGLA, ViT-B/16, RAF-DB and AffectNet-7
 # (the paper's two), 3 seeds; differences paired to the baseline row.
 #   python tools/sweep.py configs/sweeps/paper_table1.py --launcher dist --gpus 8

@@ -1,8 +1,9 @@
 """Reading, checking and writing descriptions files (MPA-FER hard prompts).
 
-A descriptions file holds the LLM knowledge of ``method.md`` §3.3: for each
-class, N short visual descriptions of its facial features. Each one becomes a
-granularity-3 hard prompt (:func:`~.templates.format_hard_prompt`).
+A descriptions file holds the LLM knowledge of the method (its hard
+prompts, see docs/method.md): for each class, N short visual descriptions
+of its facial features. Each one becomes a granularity-3 hard prompt
+(:func:`~.templates.format_hard_prompt`).
 
 File format (JSON, UTF-8, ``format_version`` 1)::
 

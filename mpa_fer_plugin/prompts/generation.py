@@ -1,6 +1,6 @@
 """Asking an LLM for class descriptions (the hard prompts of MPA-FER).
 
-``method.md`` §3.3: for each class the LLM answers *"What are the most useful
+As in the paper, for each class the LLM answers *"What are the most useful
 visual features to distinguish the facial expression of [class]?"*. Here the
 question goes to any OpenAI-compatible chat-completions server through the
 official ``openai`` client, asking for a JSON object ``{"descriptions":
