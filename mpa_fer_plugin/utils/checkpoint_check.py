@@ -272,8 +272,10 @@ def check_checkpoint(model: nn.Module,
     ckpt_classes = (meta.get('dataset_meta') or {}).get('classes')
     if ckpt_classes is not None and model_classes and \
             tuple(ckpt_classes) != model_classes:
+        run = meta.get('experiment_name')
         raise ValueError(
-            f'checkpoint {filename} was trained on {len(ckpt_classes)} '
+            f'checkpoint {filename}' + (f' (run {run})' if run else '') +
+            f' was trained on {len(ckpt_classes)} '
             f'classes {tuple(ckpt_classes)}, but the head of the config has '
             f'{len(model_classes)} classnames {model_classes}; its scores '
             'would be read under the wrong labels. Use the config the '
