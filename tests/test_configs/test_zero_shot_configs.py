@@ -50,6 +50,7 @@ def test_zero_shot_pipeline(pipes, portrait):
         faces = template.predict(portrait)
     assert len(faces) == 1
     assert sum(faces[0]['scores'].values()) == pytest.approx(1, abs=1e-5)
+    assert 'ZERO-SHOT' in faces[0]['model']
     # the two classifiers: other text features, other scores
     assert not torch.allclose(template.model.head.text_features(),
                               descriptions.model.head.text_features())

@@ -74,8 +74,10 @@ class FERPipeline:
     to right: ``box`` (x1, y1, x2, y2), ``score`` (detector), ``landmarks``
     (known points by name, or None), ``crop`` (alignment record: method,
     2x3 matrix, size, geometry), ``pred_label``, ``pred_class``,
-    ``pred_score``, ``topk`` (list of ``{'class', 'score'}``) and
-    ``scores`` (class -> probability). No face: an empty list.
+    ``pred_score``, ``topk`` (list of ``{'class', 'score'}``),
+    ``scores`` (class -> probability) and ``model`` (the one-line label of
+    the model card, e.g. ``'ZERO-SHOT ViT-B-16 (openai), no FER
+    training'``). No face: an empty list.
 
     The model's card (:mod:`~mpa_fer_plugin.apis.model_card`: what it was
     trained on, or ``kind='zero-shot'``) is :attr:`model_card`, recorded by
@@ -105,6 +107,8 @@ class FERPipeline:
         self.model = model
         #: dict: What the model was trained on (see the class docstring).
         self.model_card = read_model_card(model)
+        #: str: Its one-line label (in every result of :meth:`predict`).
+        self.model_label = card_label(self.model_card)
         self.inferencer = MPAFERInferencer(model, topk=topk,
                                            classnames=classnames)
         self.classes = tuple(self.inferencer.classes)
@@ -201,7 +205,7 @@ class FERPipeline:
                 box=[round(float(v), 2) for v in dets.boxes[i]],
                 score=float(dets.scores[i]),
                 landmarks=_landmarks_json(dets.landmarks[i]),
-                crop=records[i], **pred))
+                crop=records[i], **pred, model=self.model_label))
         return (results, crops) if return_crops else results
 
     __call__ = predict
@@ -245,7 +249,7 @@ class FERPipeline:
         """
         return dict(detector=type(self.detector).__name__,
                     geometry=self.geometry.to_dict(),
-                    model=card_label(self.model_card),
+                    model=self.model_label,
                     model_card=self.model_card)
 
     def label_drawing(self, drawn: np.ndarray) -> np.ndarray:
