@@ -34,11 +34,13 @@ from mpa_fer_plugin.utils.tool_utils import (  # noqa: E402
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Evaluate a model on the test set')
-    parser.add_argument('config', help='test config file path')
+    parser.add_argument('config', help='test config file path, or a model '
+                        'name of the model index (docs/model_zoo.md)')
     parser.add_argument(
-        'checkpoint',
+        'checkpoint', nargs='?', default=None,
         help="checkpoint file, or 'none' to evaluate the model as built "
-        '(e.g. zero-shot CLIP, which has nothing to train)')
+        '(e.g. zero-shot CLIP, which has nothing to train); with a model '
+        'name: its checksum-verified weights by default')
     parser.add_argument(
         '--work-dir',
         help='the directory to save the file containing evaluation metrics')
@@ -169,6 +171,9 @@ def main(argv=None) -> dict:
             not args.out.endswith(('.pkl', '.pickle')):
         raise ValueError(f'--out {args.out!r}: predictions are dumped as a '
                          'pickle; use a .pkl path (or --out-item metrics)')
+    from mpa_fer_plugin.apis.model_zoo import resolve_cli_model
+    args.config, args.checkpoint = resolve_cli_model(args.config,
+                                                     args.checkpoint)
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
 
