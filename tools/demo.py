@@ -234,9 +234,8 @@ def next_commands(config: str, ckpt: str, data_root: str,
         '# label one aligned face and draw its CGLA heatmap',
         f'python tools/infer.py {face} {config} {ckpt} --no-detect '
         f'--heatmap-dir {osp.join(work_dir, "heatmaps")}',
-        '# the same model on every test face, with a recall matrix',
-        f'python tools/analysis_tools/confusion_matrix.py {config} {ckpt} '
-        f'--show-path {osp.join(work_dir, "cm.png")}',
+        '# photos or the webcam in a browser page (http://127.0.0.1:7860)',
+        f'python tools/web_demo.py --config {config} --checkpoint {ckpt}',
         '# a one-epoch training of your own',
         f'python tools/train.py {config} --work-dir '
         f'{work_dir}_1epoch --cfg-options train_cfg.max_epochs=1',
