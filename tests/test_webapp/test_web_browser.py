@@ -1,16 +1,15 @@
 """The page in a real headless browser: Debian's Chromium via Playwright.
 
-Against the local server of ``conftest.web_server``: the page loads, the
+Against the local server of ``conftest.web_server``: the page loads; the
 uploaded drawn scene yields the faces, labels and scores that
-``FERPipeline`` gives for the same image and model, a picked face shows its
-heatmap, the model card and the demo-domain banner are shown, a model
-loaded by its model-index name re-analyses the image as ``FERPipeline``
-does with that model, the webcam path (Chromium's fake camera playing
-the same scene; one frame, then Live) finds the faces, and no request
-leaves 127.0.0.1. A
-screenshot is written to the path in ``MPA_FER_WEB_SCREENSHOT``
-(docs/images/web_demo.png is made that way), else to the test's temporary
-folder.
+``FERPipeline`` gives for the same image and model; the published demo
+prompt pack, loaded by its model-index name, re-analyses the image as
+``FERPipeline`` does with that pack; the model cards and the demo-domain
+banner are shown; a picked face shows its heatmap; the webcam path
+(Chromium's fake camera playing the same scene; one frame, then Live)
+finds the faces; and no request leaves 127.0.0.1. A screenshot is written
+to the path in ``MPA_FER_WEB_SCREENSHOT`` (docs/images/web_demo.png is
+made that way), else to the test's temporary folder.
 
 No browser is downloaded: Playwright starts ``/usr/bin/chromium``
 (``apt-get install chromium chromium-driver``; .ci/run does).
@@ -79,6 +78,13 @@ def _faces(page):
             .map(r => [r.dataset.class, Number(r.dataset.score)]))}))""")
 
 
+def _card(page):
+    """The model card table as ``{row key: text}``."""
+    return dict(page.eval_on_selector_all(
+        '#card tr', 'rows => rows.map(r => [r.dataset.key, '
+        'r.querySelector("td").textContent])'))
+
+
 def _boxes(page):
     return page.eval_on_selector_all('#boxes rect', """rs => rs.map(r =>
         ['x', 'y', 'width', 'height'].map(k => Number(r.getAttribute(k))))""")
@@ -115,30 +121,11 @@ def test_upload_pick_card_webcam(browser, web_server, web_registry,
     assert None not in match_boxes(boxes, drawn_scene['truth'], 0.5)
     assert '3 face(s) with zero-shot-demo' in page.inner_text('#status')
 
-    # Pick face 3 (its box): its heatmap; the model card and the banner.
-    page.click('#boxes rect[data-index="2"]')
-    page.wait_for_function(
-        "() => { const i = document.getElementById('heatmap'); return "
-        "i.dataset.face === '2' && !i.hidden && i.complete && "
-        "i.naturalWidth >= 256 && document.getElementById('heat-note')"
-        ".textContent.startsWith('Face 3, class'); }", timeout=60_000)
-    assert page.get_attribute('.face[data-index="2"]', 'class') == \
-        'face selected'
-    card = dict(page.eval_on_selector_all(
-        '#card tr', 'rows => rows.map(r => [r.dataset.key, '
-        'r.querySelector("td").textContent])'))
-    assert card['kind'] == 'zero-shot'
-    assert card['domain'] == 'synthetic-drawn-faces'
-    assert page.is_visible('#warning')
-    assert 'demo world' in page.inner_text('#warning')
-    shot = os.environ.get('MPA_FER_WEB_SCREENSHOT') or str(
-        tmp_path / 'web_demo.png')
-    os.makedirs(osp.dirname(osp.abspath(shot)), exist_ok=True)
-    page.screenshot(path=shot, full_page=True)
-    assert cv2.imread(shot) is not None
+    assert _card(page)['kind'] == 'zero-shot'
 
-    # Load a model of the index by name: the same image, re-analysed.
-    name = 'zero-shot_tiny-clip_demo_descriptions'
+    # Load the published prompt pack by name (weights checked against the
+    # index's SHA-256): the same image, re-analysed as FERPipeline does.
+    name = 'mpa-fer_tiny-clip_demo'
     page.fill('#load-name', name)
     page.click('#load-button')
     page.wait_for_function(
@@ -150,10 +137,26 @@ def test_upload_pick_card_webcam(browser, web_server, web_registry,
     assert [f['pred'] for f in faces] == [e['pred_class'] for e in expected]
     for face, exp in zip(faces, expected):
         assert face['scores'] == pytest.approx(exp['scores'], abs=1e-5)
+    card = _card(page)
+    assert card['kind'] == 'prompt-tuned'
+    assert card['domain'] == 'synthetic-drawn-faces'
+    assert page.is_visible('#warning')
+    assert 'demo world' in page.inner_text('#warning')
+
+    # Pick face 3 (its box): its heatmap.
+    page.click('#boxes rect[data-index="2"]')
     page.wait_for_function(
-        "() => [...document.querySelectorAll('#card tr')].some(r => "
-        "r.dataset.key === 'method' && r.textContent.includes("
-        "'descriptions'))", timeout=30_000)
+        "() => { const i = document.getElementById('heatmap'); return "
+        "i.dataset.face === '2' && !i.hidden && i.complete && "
+        "i.naturalWidth >= 256 && document.getElementById('heat-note')"
+        ".textContent.startsWith('Face 3, class'); }", timeout=60_000)
+    assert page.get_attribute('.face[data-index="2"]', 'class') == \
+        'face selected'
+    shot = os.environ.get('MPA_FER_WEB_SCREENSHOT') or str(
+        tmp_path / 'web_demo.png')
+    os.makedirs(osp.dirname(osp.abspath(shot)), exist_ok=True)
+    page.screenshot(path=shot, full_page=True)
+    assert cv2.imread(shot) is not None
 
     # Webcam: Chromium's fake camera plays the same scene.
     page.click('#webcam-start')

@@ -89,6 +89,8 @@ function cardRows(obj, prefix) {
         ? JSON.stringify(v) : String(v))).join(', ')]);
     } else if (typeof value === 'object') {
       rows.push(...cardRows(value, `${name}.`));
+    } else if (typeof value === 'number' && !Number.isInteger(value)) {
+      rows.push([name, String(Number(value.toFixed(4)))]);  // 4 decimals
     } else {
       rows.push([name, String(value)]);
     }
