@@ -3,7 +3,7 @@
 # installing the plugin with its dependencies changes nothing, pip check,
 # the shims the stack gets, then a test suite.
 #
-#   .ci/test_stack.sh VENV PYTHON TORCH STACK SUITE
+#   .ci/test_stack.sh VENV PYTHON TORCH STACK SUITE [PYTEST_ARGS...]
 #
 # VENV    folder of the new venv (removed first; keep it outside the repo
 #         or under work_dirs/)
@@ -14,11 +14,12 @@
 # SUITE   full | core              (core: models, engine, datasets, runtime)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ $# -ne 5 ]; then
-    sed -n '2,16p' "$0"
+if [ $# -lt 5 ]; then
+    sed -n '2,14p' "$0"
     exit 2
 fi
 venv=$1 python=$2 torch=$3 stack=$4 suite=$5
+shift 5
 
 resolve_python() {
     local want=$1
@@ -76,5 +77,5 @@ print('stack', stack_check.detect_stack(), 'applied', compat.APPLIED,
       'skipped', compat.SKIPPED)
 assert stack_check.detect_stack() == '$stack'"
 HF_HUB_OFFLINE=1 OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} \
-    "$py" -m pytest -q -p no:cacheprovider "${paths[@]}"
+    "$py" -m pytest -q -p no:cacheprovider "$@" "${paths[@]}"
 echo "== $stack $torch $suite passed in $(( $(date +%s) - start )) s"
