@@ -29,3 +29,17 @@ def test_training_writes_the_card(small_world, tmp_path):
     assert card['metrics']['split'] == 'test'
     assert card['metrics']['epoch'] == 1
     assert 0 <= card['metrics']['values']['accuracy/top1'] <= 100
+
+
+def test_added_to_configs_without_it(small_world, tmp_path):
+    from mpa_fer_plugin.engine.hooks import MPAModelCardHook
+    for value, expected in (('drop', 1), (None, 0)):
+        cfg = Config.fromfile(small_world['config'])
+        cfg.work_dir = str(tmp_path / str(value))
+        if value == 'drop':
+            cfg.default_hooks.pop('model_card')
+        else:
+            cfg.default_hooks.model_card = None
+        runner = Runner.from_cfg(cfg)
+        found = [h for h in runner.hooks if isinstance(h, MPAModelCardHook)]
+        assert len(found) == expected, value

@@ -4,7 +4,7 @@ from typing import Any, Optional
 from mmengine.model import is_model_wrapper
 
 #: ``default_hooks`` keys of the plugin's hooks that ``None`` turns off.
-PLUGIN_DEFAULT_HOOKS = ('invalid_loss', 'data_seed')
+PLUGIN_DEFAULT_HOOKS = ('invalid_loss', 'data_seed', 'model_card')
 
 
 def _has(runner, cls) -> bool:
@@ -25,7 +25,10 @@ def ensure_plugin_hooks(runner, default_hooks: Optional[Any] = None) -> list:
       ``classnames`` (no config can turn it off);
     * :class:`MPAInvalidLossHook` and :class:`MPADataSeedHook` unless
       ``default_hooks`` sets ``invalid_loss`` / ``data_seed`` to ``None``
-      explicitly.
+      explicitly;
+    * :class:`MPAModelCardHook` (the model card in every checkpoint) for
+      models with ``classnames``, unless ``default_hooks.model_card`` is
+      ``None``.
 
     Args:
         runner (Runner): The runner, after its own hooks are registered.
@@ -38,6 +41,7 @@ def ensure_plugin_hooks(runner, default_hooks: Optional[Any] = None) -> list:
     from .class_name_check_hook import MPAClassNameCheckHook
     from .data_seed_hook import MPADataSeedHook
     from .invalid_loss_hook import MPAInvalidLossHook
+    from .model_card_hook import MPAModelCardHook
 
     given = dict(default_hooks or {})
     added = []
@@ -52,6 +56,10 @@ def ensure_plugin_hooks(runner, default_hooks: Optional[Any] = None) -> list:
                                                   MPAClassNameCheckHook):
         runner.register_hook(MPAClassNameCheckHook())
         added.append(MPAClassNameCheckHook.__name__)
+    if _has_classnames(runner.model) and not _has(runner, MPAModelCardHook) \
+            and not ('model_card' in given and given['model_card'] is None):
+        runner.register_hook(MPAModelCardHook())
+        added.append(MPAModelCardHook.__name__)
     if added:
         runner.logger.info(f'mpa_fer_plugin added hooks the config lacks: '
                            f'{", ".join(added)}')
