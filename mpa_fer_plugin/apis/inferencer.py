@@ -161,7 +161,18 @@ class MPAFERInferencer(ImageClassificationInferencer):
                     preds: List[DataSample],
                     visualization: List[np.ndarray],
                     return_datasamples: bool = False) -> list:
-        """Results of the stock inferencer plus ``topk`` pairs."""
+        """Results of the stock inferencer plus ``topk`` pairs.
+
+        Non-finite scores raise ``FloatingPointError``: no result holds a
+        NaN score.
+        """
+        for i, pred in enumerate(preds):
+            scores = pred.pred_score
+            if not bool(torch.isfinite(scores).all()):
+                raise FloatingPointError(
+                    f'the model gave non-finite scores for input {i} '
+                    f'({scores.tolist()}); its weights or inputs are broken '
+                    'and no result is returned')
         results = super().postprocess(preds, visualization,
                                       return_datasamples)
         if return_datasamples:

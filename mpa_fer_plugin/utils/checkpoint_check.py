@@ -86,7 +86,10 @@ def _digest(key: str, value: Any) -> str:
             t = t.to_dense()
         t = t.cpu().contiguous()
         h.update(f'tensor {t.dtype} {tuple(t.shape)}\0'.encode())
-        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+        try:
+            h.update(t.reshape(-1).view(torch.uint8).numpy())
+        except (RuntimeError, TypeError):  # pragma: no cover - quantized
+            h.update(repr(t.tolist()).encode())
     elif isinstance(value, np.ndarray):
         h.update(f'ndarray {value.dtype} {value.shape}\0'.encode())
         h.update(np.ascontiguousarray(value).tobytes())

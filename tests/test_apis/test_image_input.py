@@ -114,3 +114,4 @@ def test_small_image_warns_in_every_path(infer_world, infer_model,
         results = infer.main([str(path), infer_world['config'],
                               infer_world['ckpt'], '--no-detect'])
     assert len(results) == 1
+

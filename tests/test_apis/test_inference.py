@@ -206,3 +206,13 @@ def test_refused_checkpoint_leaves_model_untouched(infer_world, broken):
         load_checkpoint(model, broken['nan_prompts'])
     for key, value in model.state_dict().items():
         assert torch.equal(value, before[key]), key
+
+
+def test_non_finite_scores_are_never_returned(infer_world):
+    """Prompts broken after loading: an error, never a NaN score."""
+    from mpa_fer_plugin.apis import MPAFERInferencer, init_mpa_model
+    model = init_mpa_model(infer_world['config'], infer_world['ckpt'])
+    with torch.no_grad():
+        model.backbone.prompts.fill_(float('nan'))
+    with pytest.raises(FloatingPointError, match='non-finite scores'):
+        MPAFERInferencer(model)(np.full((32, 32, 3), 90, np.uint8))
