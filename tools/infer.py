@@ -73,7 +73,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         'crops; the behaviour before face detection)')
     parser.add_argument('--detector', default='auto',
                         help='face detector: auto (default: yuface where '
-                        'installed, else haar), yuface, haar, mtcnn (needs '
+                        'installed, else haar, else lbp), yuface, haar, lbp, '
+                        'mtcnn (needs '
                         'facenet-pytorch) or a name registered in '
                         'mpa_fer_plugin.apis.face.FACE_DETECTORS')
     parser.add_argument('--geometry',

@@ -65,7 +65,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--max-frames', type=int, default=None)
     parser.add_argument('--detector', default='auto',
                         help='auto (default: yuface where installed, else '
-                        'haar), yuface, haar, mtcnn or a registered name')
+                        'haar, else lbp), yuface, haar, lbp, mtcnn or a '
+                        'registered name')
     parser.add_argument('--geometry', help='crop geometry preset or JSON '
                         "file (default: from the config's dataset)")
     parser.add_argument('--min-face', type=int, default=0)

@@ -67,7 +67,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--calibrate-n', type=int, default=200)
     parser.add_argument('--detector', default='auto',
                         help='auto (default: yuface where installed, else '
-                        'haar), a name, or a JSON dict of settings, e.g. '
+                        'haar, else lbp), a name, or a JSON dict of '
+                        'settings, e.g. '
                         '\'{"type": "haar", "blur": 0}\'')
     parser.add_argument('--seeds', type=int, nargs='*', default=[0, 1, 2, 3,
                                                                   4],
