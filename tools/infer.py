@@ -145,12 +145,12 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
                       if c.strip()]
         if not classnames:
             raise ValueError(f'--classes={args.classes!r} names no class')
-    from mpa_fer_plugin.apis.model_card import card_label, read_model_card
+    from mpa_fer_plugin.apis.model_card import card_label, ensure_model_card
     from mpa_fer_plugin.apis.model_zoo import resolve_model
     config, checkpoint = resolve_model(args.config, args.checkpoint)
     model = init_mpa_model(config, checkpoint, device=args.device,
                            cfg_options=args.cfg_options)
-    card = read_model_card(model)
+    card = ensure_model_card(model, checkpoint)
     if checkpoint is None and card['kind'] != 'zero-shot':
         raise ValueError(
             f'{args.config} has learnable prompts but no checkpoint was '

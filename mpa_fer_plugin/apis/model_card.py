@@ -282,6 +282,25 @@ def attach_model_card(model, checkpoint: dict,
     return card
 
 
+def ensure_model_card(model, checkpoint: Optional[str] = None
+                      ) -> Dict[str, Any]:
+    """The model's card, attaching the checkpoint's if not done on load.
+
+    Args:
+        model (nn.Module): A built model.
+        checkpoint (str, optional): The checkpoint it was loaded from.
+
+    Returns:
+        dict: The card (see :func:`read_model_card`).
+    """
+    if checkpoint is not None and \
+            getattr(model, '_model_card', None) is None:
+        from ..utils.safe_checkpoint import safe_torch_load
+        attach_model_card(model, safe_torch_load(checkpoint, 'cpu'),
+                          checkpoint)
+    return read_model_card(model)
+
+
 def card_label(card: Optional[Dict[str, Any]]) -> str:
     """A one-line label of a card, for drawings, logs and printouts."""
     if not card:

@@ -14,6 +14,7 @@ from mpa_fer_plugin.apis.model_card import (
     build_model_card,
     card_label,
     draw_card_banner,
+    ensure_model_card,
     read_model_card,
     warn_if_demo,
 )
@@ -73,6 +74,9 @@ def test_attach_and_read(infer_model, infer_world, tmp_path):
     assert attached['name'] == 'x' and model._model_card is attached
     with pytest.raises(FileNotFoundError, match='nope.pth'):
         read_model_card(str(tmp_path / 'nope.pth'))
+    fresh = Dummy()  # loaded elsewhere, without the card: attached now
+    assert ensure_model_card(fresh, str(path))['name'] == 'x'
+    assert ensure_model_card(fresh)['checkpoint'] == 'with_card.pth'
 
 
 def test_demo_warning_once():

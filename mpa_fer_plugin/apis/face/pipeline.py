@@ -14,7 +14,7 @@ from mmengine.config import Config
 
 from ..inference import init_mpa_model, load_image
 from ..inferencer import MPAFERInferencer
-from ..model_card import card_label, read_model_card, warn_if_demo
+from ..model_card import card_label, ensure_model_card, warn_if_demo
 from ..model_zoo import resolve_model
 from .align import (
     CropGeometry,
@@ -106,7 +106,7 @@ class FERPipeline:
                                    cfg_options=cfg_options)
         self.model = model
         #: dict: What the model was trained on (see the class docstring).
-        self.model_card = read_model_card(model)
+        self.model_card = ensure_model_card(model, checkpoint)
         #: str: Its one-line label (in every result of :meth:`predict`).
         self.model_label = card_label(self.model_card)
         self.inferencer = MPAFERInferencer(model, topk=topk,
