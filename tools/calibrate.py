@@ -13,11 +13,11 @@ then reports ``softmax(logits / T)``; the predicted class is unchanged.
 The test split is refused, and so is a validation split that shares an
 image with the test split (RAF-DB-style configs validate on the test set):
 use a config with a held-out part of train, e.g.
-``configs/mpa_fer_demo_holdout.py``.
+``configs/protocols/holdout_demo.py``.
 
 Example::
 
-    python tools/calibrate.py configs/mpa_fer_demo_holdout.py \\
+    python tools/calibrate.py configs/protocols/holdout_demo.py \\
         work_dirs/holdout/epoch_10.pth --split val
 """
 import argparse

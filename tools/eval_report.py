@@ -14,7 +14,7 @@ the model, the checkpoints, the selection rule, the dataset and the split.
 
 Example::
 
-    python tools/eval_report.py configs/mpa_fer_demo_holdout.py \\
+    python tools/eval_report.py configs/protocols/holdout_demo.py \\
         --checkpoints work_dirs/s0/epoch_10.pth work_dirs/s1/epoch_10.pth \\
         --selection 'last epoch' --subset occlusion=occlusion_list.txt \\
         --out-dir work_dirs/report

@@ -6,7 +6,7 @@
 # checkpoint (save_best) and is the split tools/calibrate.py fits the
 # temperature on; the test split is never used for either. ECEMetric adds
 # the expected calibration error (%) to both evaluators.
-_base_ = ['./mpa_fer_demo.py']
+_base_ = ['../mpa_fer_demo.py']
 
 holdout = dict(type='HoldoutSplit', val_fraction=0.2, seed=0)
 train_dataloader = dict(dataset=dict(

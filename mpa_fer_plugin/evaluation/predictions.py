@@ -212,7 +212,7 @@ def check_held_out(cfg, split: str) -> int:
             'tune the reported calibration on the data it is reported on. '
             'Use a held-out split (--split val with a config whose '
             'val_dataloader is not the test set, e.g. '
-            'configs/mpa_fer_demo_holdout.py)')
+            'configs/protocols/holdout_demo.py)')
     held = dataset_names(split_config(cfg, split).test_dataloader.dataset)
     test = set(dataset_names(cfg.test_dataloader.dataset))
     shared = sorted(set(held) & test)
@@ -224,7 +224,7 @@ def check_held_out(cfg, split: str) -> int:
             f'split ({list_entries(shared)}). In RAF-DB-style configs the '
             'validation loader is often the test set; carve a validation '
             'split from train (HoldoutSplit, e.g. '
-            'configs/mpa_fer_demo_holdout.py)')
+            'configs/protocols/holdout_demo.py)')
     return len(held)
 
 

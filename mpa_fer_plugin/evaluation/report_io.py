@@ -77,10 +77,12 @@ def load_runs(config: str, checkpoints: Sequence[str] = (),
     return runs
 
 
-def _caption(meta: dict) -> str:
+def _caption(meta: dict, width: int = 110) -> str:
+    import textwrap
+    ckpts = textwrap.fill('checkpoints: ' + ', '.join(meta['checkpoints']),
+                          width)
     return (f'model: {meta["model"]} | selection: {meta["selection"]} | '
-            f'dataset: {meta["dataset"]} | split: {meta["split"]}\n'
-            f'checkpoints: {", ".join(meta["checkpoints"])}')
+            f'dataset: {meta["dataset"]} | split: {meta["split"]}\n{ckpts}')
 
 
 def _fmt(stat: Optional[dict]) -> str:
@@ -121,15 +123,17 @@ def plot_reliability(runs: Sequence[dict], indices: Sequence[int],
                 label='mean confidence of the bin')
         ece = 100 * float(np.nansum(bins['count'] * np.abs(
             bins['accuracy'] - bins['confidence'])) / bins['count'].sum())
-        ax.set_title(f'{title}: ECE {ece:.2f} % ({len(labels)} '
-                     'predictions)', fontsize=9)
+        ax.set_title(f'{title}: ECE {ece:.2f} %\n({len(labels)} '
+                     f'predictions pooled over {len(runs)} run(s))',
+                     fontsize=9)
         ax.set_xlabel('confidence (top softmax probability)')
         ax.set_ylabel('accuracy')
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1)
         ax.legend(loc='upper left', fontsize=8)
     fig.suptitle(caption, fontsize=8)
-    fig.tight_layout()
+    lines = caption.count('\n') + 1
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.035 * lines))
     return fig
 
 
