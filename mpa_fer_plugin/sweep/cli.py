@@ -4,7 +4,7 @@ import os.path as osp
 import shlex
 import sys
 import time
-from typing import List
+from typing import Dict, List, Optional
 
 from .lock import SweepLock
 from .plot import plot_results
@@ -19,6 +19,52 @@ def _load() -> str:
         return ' / '.join(f'{v:.1f}' for v in os.getloadavg())
     except OSError:
         return 'unknown'
+
+
+#: Top-level keys a test-only row never reads (options for them are not
+#: checked on such rows: a sweep-wide few-shot option, say).
+TRAIN_ONLY = ('train_dataloader', 'train_cfg', 'optim_wrapper',
+              'param_scheduler', 'val_dataloader', 'val_evaluator',
+              'val_cfg', 'auto_scale_lr')
+
+
+def check_options(sweep, only: Optional[List[str]] = None) -> List[str]:
+    """Warn once about each option of the sweep that sets nothing.
+
+    The options of every row (the sweep's, the command line's, the
+    dataset's and the row's) are checked against the row's config (see
+    :mod:`mpa_fer_plugin.utils.cfg_check`); a dataset with its own
+    ``data_config`` is not checked (its dataloaders replace the row's), nor
+    are training options on a test-only row.
+
+    Returns:
+        list[str]: The warnings printed.
+    """
+    from mmengine.config import Config
+
+    from ..utils.cfg_check import check_options as find
+    configs: Dict[str, object] = {}
+    found: Dict[str, List[str]] = {}
+    for spec in sweep.runs():
+        if (only and spec.row not in only) or spec.data_config or \
+                not spec.cfg_options:
+            continue
+        options = spec.cfg_options if spec.train else {
+            k: v for k, v in spec.cfg_options.items()
+            if k.split('.')[0] not in TRAIN_ONLY}
+        if spec.config not in configs:
+            configs[spec.config] = Config.fromfile(spec.config)
+        for msg in find(configs[spec.config], options):
+            rows = found.setdefault(msg, [])
+            if spec.row not in rows:
+                rows.append(spec.row)
+    lines = []
+    for msg, rows in found.items():
+        names = ', '.join(repr(r) for r in rows)
+        lines.append(f'WARNING: {msg} (sweep row{"s" if len(rows) > 1 else ""}'
+                     f' {names})')
+        print(lines[-1], file=sys.stderr, flush=True)
+    return lines
 
 
 def sweep_main(args, root: str) -> List[dict]:
@@ -54,12 +100,7 @@ def sweep_main(args, root: str) -> List[dict]:
         if unknown:
             raise ValueError(f'unknown rows {sorted(unknown)}; the sweep has '
                              f'{[r["name"] for r in sweep.rows]}')
-    if args.cfg_options:
-        from ..utils.cfg_check import warn_unused_options
-        for row in sweep.rows:
-            if not args.rows or row['name'] in args.rows:
-                warn_unused_options(row['config'], args.cfg_options,
-                                    where=f'sweep row {row["name"]!r}')
+    check_options(sweep, args.rows)
     if args.dry_run:
         run_sweep(sweep, only=args.rows, dry_run=True)
         return []
