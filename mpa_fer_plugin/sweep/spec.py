@@ -29,8 +29,6 @@ Every run is ``row x dataset x seed`` (rows with ``train=False`` and no
 ``checkpoint_from`` do not depend on the seed and run once per dataset).
 """
 import copy
-import hashlib
-import json
 import os.path as osp
 import re
 from dataclasses import dataclass, field
@@ -91,16 +89,6 @@ class RunSpec:
         """``row__dataset__seedN`` (file-name safe)."""
         seed = 'noseed' if self.seed is None else f'seed{self.seed}'
         return f'{slug(self.row)}__{slug(self.dataset)}__{seed}'
-
-    def key(self) -> str:
-        """A hash of everything that defines the run (for resuming)."""
-        blob = json.dumps(dict(
-            config=self.config, cfg_options=self.cfg_options,
-            train=self.train, selection=self.selection, seed=self.seed,
-            checkpoint=self.checkpoint, data_config=self.data_config,
-            checkpoint_from=self.checkpoint_from, epochs=self.epochs),
-            sort_keys=True, default=str)
-        return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 @dataclass
