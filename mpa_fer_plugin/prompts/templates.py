@@ -1,15 +1,24 @@
 """Hard-prompt templates at the three granularities of MPA-FER (Table 2).
 
-``method.md`` §3.3: granularity 1 is ``"a photo of [class]"``, granularity 2
-``"a photo of a person making a facial expression of [class]"`` and
-granularity 3 is template 2 followed by an LLM-written description of the
-expression's facial features (S4: ``"...of {cls}, {desc}"``). Template 3 is
-the paper's best setting.
+The class name is lower-cased (``{cls}``); the texts are exactly:
 
-Punctuation: the granularity-3 prompt ends with the description as written
-(``end_period=False``, the template as quoted in method.md §3.3);
-``end_period=True`` appends a final ``"."`` when the description has none
-(this package's behaviour before issue 11).
+1. ``'a photo of {cls}.'``, e.g. ``'a photo of happiness.'``;
+2. ``'a photo of a person making a facial expression of {cls}.'``;
+3. template 2 without its period, a comma and one LLM-written description
+   of the expression's facial features:
+   ``'a photo of a person making a facial expression of {cls}, {desc}'``
+   (the paper's best setting and the default).
+
+Punctuation: a granularity-3 prompt ends with the description as written
+(``end_period=False``, the default; the shipped descriptions have no final
+period, so the default prompts end without one); ``end_period=True``
+(config: ``head.hard_prompt_end_period=True``) appends ``"."`` to a
+description that has none (one CLIP token more).
+
+``'a photo of a {}.'`` is a different text: CLIP's usual zero-shot
+template, the ``prompt_template`` of the zero-shot CLIP configs and of the
+base-to-novel sweep (and ``'a photo of a'`` is KgCoOp's context
+initialisation). It is never a hard prompt of this module.
 """
 from typing import Dict, List, Mapping, Optional, Sequence
 
@@ -36,8 +45,8 @@ def format_hard_prompt(classname: str,
             Defaults to ``3``.
         description (str, optional): Required for granularity 3.
         end_period (bool): Granularity 3: append ``"."`` to a description
-            that does not end with one. Defaults to False (the template as
-            quoted in method.md §3.3).
+            that does not end with one. Defaults to False (the prompt ends
+            with the description as written).
 
     Returns:
         str: The prompt text.

@@ -1,15 +1,17 @@
 """CGLA heatmaps: which patches a class text picks, drawn over the face.
 
-CGLA (method.md §3.6) scores every patch token against every class text,
-``s^l_{i,c} = cos(z^l_i, theta(t_c))`` (Eq. 8), and averages the ``k``
-best patches of each class (Eq. 9). :func:`cgla_patch_maps` returns these
-similarities on the patch grid together with the top-k mask for one class;
-:func:`draw_cgla_heatmap` draws them over the image crop the model sees
+CGLA (cross-modal global-local alignment) scores every patch token
+against every class text, ``s^l_{i,c} = cos(z^l_i, theta(t_c))`` (Eq. 8),
+and averages the ``k`` best patches of each class (Eq. 9).
+:func:`cgla_patch_maps` returns these similarities on the patch grid
+together with the top-k mask for one class; :func:`draw_cgla_heatmap`
+draws them over the image crop the model sees
 (colour: patch-text similarity, min-max scaled per image, with a colour
 bar giving the cosine values; white boxes: the class's top-k patches), adds
 a title and a caption that explains ``g`` (global term: CLS-text cosine)
 and ``l`` (local term: mean top-k patch-text cosine) of Eq. 10, and writes
-a PNG.
+a PNG. ``tools/infer.py --heatmap-dir``, :meth:`FERPipeline.heatmap` and
+the pictures of the docs all use this one drawing.
 """
 from typing import Dict, Optional, Sequence, Union
 

@@ -78,3 +78,34 @@ def test_shuffle_descriptions():
         assert out[c] == own[names[p]] != own[c]
     with pytest.raises(ValueError, match='missing classes'):
         shuffle_descriptions(['Anger', 'Sadness'], descs)
+
+
+def test_default_prompts_end_with_the_description_and_fit_31_tokens():
+    """The paper configs' hard prompts: granularity 3, no final period.
+
+    With the shipped descriptions the longest prompt is 31 CLIP tokens
+    (SOT and EOT included), as ``tools/generate_descriptions.py --check``
+    prints; a final period (``hard_prompt_end_period=True``) makes it 32.
+    """
+    import os.path as osp
+
+    from mmengine.config import Config
+
+    from mpa_fer_plugin.prompts.descriptions import (
+        count_clip_tokens,
+        load_descriptions,
+    )
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    head = Config.fromfile(osp.join(root, 'configs', '_base_', 'models',
+                                    'mpa_fer_vit_b16.py')).model.head
+    assert head.granularity == 3 and head.hard_prompt_end_period is False
+    shipped = osp.join(root, 'mpa_fer_plugin', 'prompts', 'data',
+                       'fer8_descriptions.json')
+    descs = load_descriptions(shipped, None)
+    prompts = build_hard_prompts(list(descs), descs, 3, end_period=False)
+    texts = [t for per_class in prompts for t in per_class]
+    assert not any(t.endswith('.') for t in texts)
+    assert max(count_clip_tokens(t) for t in texts) == 31
+    dotted = build_hard_prompts(list(descs), descs, 3, end_period=True)
+    assert max(count_clip_tokens(t) for per_class in dotted
+               for t in per_class) == 32

@@ -52,7 +52,7 @@ model = dict(
         granularity=3,  # hard prompt = template 2 + LLM description
         description_aggregation='mean',  # mean of encoded descriptions
         truncate_hard_prompts=False,
-        hard_prompt_end_period=False,  # "...of {cls}, {desc}" (method.md)
+        hard_prompt_end_period=False,  # "...of {cls}, {desc}", no final "."
         shuffle_descriptions=False,  # control: another class's descriptions
         topk_patches=16,  # 'all': mean over every patch (control)
         patch_selection='topk',  # 'random': k random patches (control)
