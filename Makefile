@@ -35,10 +35,10 @@ check-venv-stack:
 	fi
 
 $(STAMP): requirements/$(STACK).txt requirements/$(TORCH).txt \
-		requirements/common.txt setup.py
+		requirements/common.txt requirements/web.txt setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -r requirements/$(TORCH).txt \
-		-r requirements/$(STACK).txt
+		-r requirements/$(STACK).txt -r requirements/web.txt
 	$(PY) -m pip install --no-deps --no-build-isolation -e .
 	$(PY) -m pip check || true
 	echo "$(STACK) $(TORCH)" > $(STAMP)

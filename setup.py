@@ -27,7 +27,8 @@ setup(
     python_requires='>=3.11',
     packages=find_packages(include=['mpa_fer_plugin', 'mpa_fer_plugin.*']),
     include_package_data=True,
-    package_data={'mpa_fer_plugin': ['prompts/data/*.json']},
+    package_data={'mpa_fer_plugin': ['prompts/data/*.json',
+                                     'webapp/static/*']},
     # Tested ranges (docs/compatibility.md): each end of the torch ranges
     # ran the test suite (requirements/torch-min.txt, torch.txt), so an
     # environment with a torch in range (a CUDA 12 build, say) keeps it.
@@ -71,6 +72,10 @@ setup(
         # ONNX export and its onnxruntime check (tools/deployment); torch's
         # TorchScript-based exporter (dynamo=False) needs no onnxscript.
         'export': ['onnx>=1.16', 'onnxruntime>=1.17'],
+        # The web page (tools/web_demo.py) is standard library (with the
+        # face extra's detectors); playwright drives Debian's Chromium in
+        # its browser test (requirements/web.txt; no browser download).
+        'web': ['playwright>=1.40'],
     },
     classifiers=[
         'Programming Language :: Python :: 3',
