@@ -65,6 +65,9 @@ def load_mpa_checkpoint(model: nn.Module, checkpoint: str) -> nn.Module:
     mm_checkpoint._load_checkpoint_to_model(model, ckpt)
     # meta['calibration']['temperature'] -> head.temperature (1 if absent)
     apply_calibration(model, ckpt, checkpoint)
+    # meta['model_card'] -> model._model_card (what it was trained on)
+    from .model_card import attach_model_card
+    attach_model_card(model, ckpt, checkpoint)
     print_log(f'loaded checkpoint {checkpoint}', logger='current')
     meta = dict(getattr(model, '_dataset_meta', None) or {})
     meta.update((ckpt.get('meta') or {}).get('dataset_meta') or {})
