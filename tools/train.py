@@ -28,6 +28,7 @@ from mpa_fer_plugin.utils.tool_utils import (  # noqa: E402
     add_runtime_args,
     apply_launch_args,
     apply_runtime_args,
+    check_config_file,
     fit_schedule_to_training,
     set_default_dataloader_cfg,
 )
@@ -149,6 +150,8 @@ def main(argv=None) -> None:
         # them (a no-op once they are set).
         reexec_low_memory()
     apply_runtime_args(args)
+    check_config_file(args.config, 'tools/train.py CONFIG [--work-dir DIR] '
+                      '[--cfg-options KEY=VALUE ...]')
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
     if 'runner_type' not in cfg:

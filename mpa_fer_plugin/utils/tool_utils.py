@@ -11,7 +11,9 @@
 * :func:`fit_schedule_to_training`: a shortened training (``--cfg-options
   train_cfg.max_epochs=1``) keeps a valid ``param_scheduler``;
 * :func:`check_image_config_order`: ``tools/infer.py CONFIG IMAGE CKPT``
-  fails with the usage instead of a config parser's traceback.
+  fails with the usage instead of a config parser's traceback;
+  :func:`check_config_file`: the same for a config argument that is not a
+  config file.
 """
 import copy
 import os
@@ -307,3 +309,26 @@ def check_image_config_order(image: str, config: str,
             f'{image!r} where the image goes and {config!r} where the config '
             f'goes. Usage: {usage or "IMAGE CONFIG CHECKPOINT"}; e.g. '
             f'{config} {image} CHECKPOINT')
+
+
+def check_config_file(path: str, usage: str) -> None:
+    """Refuse a config argument that is no config file, with the usage.
+
+    mmengine's ``Config.fromfile`` says only "Only py/yml/yaml/json type
+    are supported now!" or "file not found".
+
+    Args:
+        path (str): The config argument.
+        usage (str): The tool's usage line for the message.
+
+    Raises:
+        ValueError: ``path`` does not end in .py, .yml, .yaml or .json.
+        FileNotFoundError: ``path`` does not exist.
+    """
+    if osp.splitext(path)[1].lower() not in _CONFIG_EXTS:
+        raise ValueError(f'{path!r} is not a config file (.py, .yml, .yaml '
+                         f'or .json). Usage: {usage}')
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'config file {path!r} not found (the '
+                                f'working directory is {os.getcwd()}). '
+                                f'Usage: {usage}')

@@ -186,3 +186,17 @@ def test_infer_tool_says_the_usage_for_a_swapped_order(tmp_path):
     with pytest.raises(ValueError, match='the image comes first'):
         infer.main([osp.join(ROOT, 'configs', 'mpa_fer_demo.py'),
                     str(image), 'epoch_10.pth'])
+
+
+def test_a_config_argument_that_is_no_config(tmp_path):
+    from mpa_fer_plugin.utils.tool_utils import check_config_file
+    usage = 'tools/train.py CONFIG'
+    config = tmp_path / 'cfg.py'
+    config.write_text('x = 1\n')
+    check_config_file(str(config), usage)
+    with pytest.raises(ValueError, match=r"'face.jpg' is not a config file "
+                       r'.*Usage: tools/train.py CONFIG'):
+        check_config_file('face.jpg', usage)
+    with pytest.raises(FileNotFoundError, match=r"config file '.*nope.py' "
+                       'not found'):
+        check_config_file(str(tmp_path / 'nope.py'), usage)
