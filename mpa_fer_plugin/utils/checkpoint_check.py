@@ -151,12 +151,13 @@ def verify_integrity(checkpoint: Any, filename: str) -> None:
         filename (str): The file, named in messages.
     """
     from mmengine.logging import print_log
-    if not isinstance(checkpoint, dict) or not isinstance(
-            checkpoint.get('state_dict'), Mapping):
+    if not isinstance(checkpoint, dict):
         return
-    _SOURCES[id(checkpoint)] = filename
+    _SOURCES[id(checkpoint)] = filename  # also for bare state dicts
     while len(_SOURCES) > 16:
         _SOURCES.pop(next(iter(_SOURCES)))
+    if not isinstance(checkpoint.get('state_dict'), Mapping):
+        return
     meta = checkpoint.get('meta')
     record = meta.get(INTEGRITY_KEY) if isinstance(meta, Mapping) else None
     if record is None:

@@ -173,3 +173,26 @@ def test_resume_and_load_from_refuse_broken_checkpoints(small_world,
     finally:
         for cls in (MMLogger, MessageHub, Visualizer, DefaultScope):
             cls._instance_dict.clear()
+
+
+def test_bare_state_dict_refusal_names_the_file(tmp_path):
+    """``torch.save(model.state_dict())`` files are checked and named too."""
+    from mmengine.runner import load_checkpoint
+
+    class Head(torch.nn.Module):
+        classnames = ('a', 'b')
+
+        def __init__(self):
+            super().__init__()
+            self.ctx = torch.nn.Parameter(torch.zeros(2, 3))
+
+    model = torch.nn.Module()
+    model.head = Head()
+    path = str(tmp_path / 'bare.pth')
+    torch.save({'head.ctx': torch.full((2, 3), float('inf'))}, path)
+    with pytest.raises(ValueError, match=r"bare.pth .*'head.ctx' holds 0 "
+                       'NaN and 6 infinite'):
+        load_checkpoint(model, path)
+    torch.save({}, path)
+    with pytest.raises(ValueError, match="bare.pth .*missing key 'head.ctx'"):
+        load_checkpoint(model, path)
