@@ -6,6 +6,7 @@ import sys
 import time
 from typing import Dict, List, Optional
 
+from .identity import Fingerprints
 from .lock import SweepLock
 from .plot import plot_results
 from .results import collect_results, write_results
@@ -111,12 +112,14 @@ def sweep_main(args, root: str) -> List[dict]:
 def _run_and_collect(args, sweep) -> List[dict]:
     start = time.time()
     status = {}
+    fps = Fingerprints()
     if not args.collect:
         status = run_sweep(sweep, only=args.rows,
-                           on_change=getattr(args, 'on_change', 'rerun'))
+                           on_change=getattr(args, 'on_change', 'rerun'),
+                           fps=fps)
         if sweep.launcher.get('type') == 'slurm':
             return []
-    records = collect_results(sweep, status, only=args.rows)
+    records = collect_results(sweep, status, only=args.rows, fps=fps)
     paths = write_results(sweep, records)
     command = 'python tools/sweep.py ' + shlex.join(sys.argv[1:])
     done = sum(r['status'] == 'done' for r in records)

@@ -47,6 +47,9 @@ class Fingerprints:
     def __init__(self) -> None:
         self._files: Dict[tuple, str] = {}
         self._dirs: Dict[str, str] = {}
+        #: Built definitions, see :func:`~.runner.identify` (building a
+        #: run's config is the slow part of identifying it).
+        self.definitions: Dict[tuple, tuple] = {}
 
     def file(self, path: str) -> str:
         """``sha256:...`` (up to :data:`HASH_LIMIT`) or size and mtime."""
@@ -101,17 +104,24 @@ def flatten(value, prefix: str = '') -> Dict[str, str]:
 
 
 def _data_paths(value, found: Dict[str, str], roots: List[str],
-                key: str = '') -> None:
-    """Collect data roots and the strings that may name files."""
+                key: str = '', top: bool = True) -> None:
+    """Collect data roots and the strings that may name files.
+
+    A ``data_root`` variable at the top level of a config is not read by
+    anything once the file is parsed (the dataset dicts are), so only
+    nested ones count.
+    """
     if isinstance(value, dict):
         root = value.get('data_root')
-        if isinstance(root, str) and root:
+        if isinstance(root, str) and root and not top:
             roots.append(root)
         for k, v in value.items():
-            _data_paths(v, found, roots, str(k))
+            if top and k == 'data_root':
+                continue
+            _data_paths(v, found, roots, str(k), top=False)
     elif isinstance(value, (list, tuple)):
         for v in value:
-            _data_paths(v, found, roots, key)
+            _data_paths(v, found, roots, key, top=False)
     elif isinstance(value, str) and value and key != 'work_dir':
         found[value] = key
 

@@ -39,7 +39,8 @@ def _classes(spec) -> Optional[List[str]]:
 
 def collect_results(sweep: SweepSpec,
                     status: Optional[Dict[str, dict]] = None,
-                    only: Optional[List[str]] = None) -> List[dict]:
+                    only: Optional[List[str]] = None,
+                    fps: Optional[Fingerprints] = None) -> List[dict]:
     """One record per run of the sweep (finished, failed or missing).
 
     A result counts (``status='done'``) only when its recorded definition
@@ -52,6 +53,7 @@ def collect_results(sweep: SweepSpec,
         status (dict, optional): Records of :func:`run_sweep` (failure
             messages of this invocation).
         only (list[str], optional): Only the runs of these rows.
+        fps (Fingerprints, optional): The cache :func:`run_sweep` used.
 
     Returns:
         list[dict]: Records with the fixed columns, ``metrics`` (the
@@ -61,7 +63,7 @@ def collect_results(sweep: SweepSpec,
     """
     status = status or {}
     records = []
-    fps = Fingerprints()
+    fps = fps or Fingerprints()
     runs = sweep.runs()
     for spec in runs:
         if only is not None and spec.row not in only:

@@ -81,10 +81,18 @@ def identify(spec: RunSpec, sweep: SweepSpec, runs: List[RunSpec],
                 f'no checkpoint from row {spec.checkpoint_from!r} (seed '
                 f'{spec.seed}, dataset {spec.dataset}): that run has not '
                 'finished'))
+    ckpt_fp = None
+    if checkpoint and osp.isfile(osp.join(repo_root(), checkpoint)):
+        ckpt_fp = fps.file(osp.join(repo_root(), checkpoint))
+    cache_key = (spec.run_id, spec.config, checkpoint, ckpt_fp,
+                 json.dumps(spec.cfg_options, sort_keys=True, default=repr),
+                 spec.epochs, spec.selection, spec.data_config)
     try:
-        cfg = build_run_config(spec, sweep, checkpoint)
-        definition, resolved = build_definition(
-            cfg, spec, checkpoint, repo_root(), sweep.work_dir, fps)
+        if cache_key not in fps.definitions:
+            cfg = build_run_config(spec, sweep, checkpoint)
+            fps.definitions[cache_key] = (cfg, *build_definition(
+                cfg, spec, checkpoint, repo_root(), sweep.work_dir, fps))
+        cfg, definition, resolved = fps.definitions[cache_key]
     except Exception as exc:  # noqa: BLE001  (recorded, the sweep goes on)
         return dict(state='error', checkpoint=checkpoint,
                     detail=f'the config of this run cannot be built: '
@@ -263,8 +271,8 @@ def _refuse_changed(todo: List[RunSpec], sweep: SweepSpec,
 
 
 def run_sweep(sweep: SweepSpec, only: Optional[List[str]] = None,
-              dry_run: bool = False, on_change: str = 'rerun'
-              ) -> Dict[str, dict]:
+              dry_run: bool = False, on_change: str = 'rerun',
+              fps: Optional[Fingerprints] = None) -> Dict[str, dict]:
     """Run (or resume) a sweep; return a status record per run id.
 
     The caller holds the work dir's :class:`~mpa_fer_plugin.sweep.lock.
@@ -280,6 +288,8 @@ def run_sweep(sweep: SweepSpec, only: Optional[List[str]] = None,
             files moved to ``_replaced/``), left alone and reported as
             ``'stale'`` (``'keep'``), or nothing runs and
             :class:`SweepRefused` names the changed runs (``'refuse'``).
+        fps (Fingerprints, optional): A cache to share with
+            :func:`~.results.collect_results` in the same process.
 
     Returns:
         dict[str, dict]: ``run_id -> {'status': 'done' | 'skipped' |
@@ -289,7 +299,7 @@ def run_sweep(sweep: SweepSpec, only: Optional[List[str]] = None,
         raise ValueError(f'on_change={on_change!r} not in {ON_CHANGE}')
     runs = sweep.runs()
     todo = [r for r in runs if only is None or r.row in only]
-    fps = Fingerprints()
+    fps = fps or Fingerprints()
     os.makedirs(sweep.work_dir, exist_ok=True)
     if not dry_run:
         prepare(sweep)

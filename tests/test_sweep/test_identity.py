@@ -128,7 +128,8 @@ def test_fingerprints_skip_the_sweep_dir_and_describe_missing(tmp_path):
     cfg = dict(train_dataloader=dict(dataset=dict(
         data_root=str(data), split_file=str(data / 'labels.txt'))),
         custom_hooks=[dict(cache=str(tmp_path / 'sweep' / 'cache.pt'))],
-        test_dataloader=dict(dataset=dict(data_root='nowhere')))
+        test_dataloader=dict(dataset=dict(data_root='nowhere')),
+        data_root=str(tmp_path))  # a top-level variable nothing reads
     fps = Fingerprints()
     found = data_fingerprints(cfg, str(tmp_path), str(tmp_path / 'sweep'),
                               fps)
@@ -136,6 +137,8 @@ def test_fingerprints_skip_the_sweep_dir_and_describe_missing(tmp_path):
     assert found[str(data / 'labels.txt')].startswith('sha256:')
     assert found['nowhere'] == 'missing'
     assert not any('cache.pt' in k for k in found)
+    assert str(tmp_path) not in found
+    assert len(found) == 3
     # an image's content is not read (name and size are)
     (data / 'img' / 'a.jpg').write_bytes(b'y' * 10)
     assert Fingerprints().directory(str(data)) == found[str(data)]
