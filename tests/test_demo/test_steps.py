@@ -53,3 +53,15 @@ def test_a_failing_command_reports_its_log_tail(tmp_path):
     assert 'line 49' in report and 'line 44' not in report
     assert report.endswith(f'full log: {log}')
     assert 'line 0' in log.read_text()
+
+
+def test_verbose_streams_the_output(tmp_path, capfd):
+    """log_file=None (demo --verbose): the command line and its output go
+    to the terminal, as the demo printed them before."""
+    run_command([sys.executable, '-c', 'print("Epoch(train)  [1][1/1]")'],
+                None, str(tmp_path))
+    out = capfd.readouterr().out
+    assert out.startswith('$ ') and 'Epoch(train)  [1][1/1]' in out
+    with pytest.raises(StepFailed, match='exited with 3'):
+        run_command([sys.executable, '-c', 'raise SystemExit(3)'], None,
+                    str(tmp_path))

@@ -181,3 +181,23 @@ def test_ablation_sweep_rows_exist():
     assert len(sweep.seeds) >= 5 and sweep.reference == 'MPA-FER'
     for row in sweep.rows:
         assert osp.isfile(osp.join(ROOT, row['config'])), row
+
+
+def test_a_failing_step_prints_its_log_tail_and_path(tmp_path, capsys):
+    sys.path.insert(0, osp.join(ROOT, 'tools'))
+    try:
+        import demo
+    finally:
+        sys.path.pop(0)
+    work = tmp_path / 'work'
+    with pytest.raises(SystemExit) as info:
+        demo.main(['--work-dir', str(work), '--data-root',
+                   str(tmp_path / 'data'), '--num-train', '7',
+                   '--num-test', '7', '--zero-shot-config',
+                   str(tmp_path / 'missing.py')])
+    assert info.value.code == 1
+    out = capsys.readouterr().out
+    log = work / '3_zero_shot.log'
+    assert 'step [3/7] failed: exit status 1 of' in out
+    assert 'missing.py' in out and out.rstrip().endswith(f'full log: {log}')
+    assert 'Traceback' in log.read_text()
