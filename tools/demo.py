@@ -1,9 +1,9 @@
 """`make demo`: MPA-FER end to end on the embedded demo world (CPU).
 
-Steps, each printed as one line when it starts (the tools' whole output
-goes to ``WORK_DIR/<step>.log``, one log per step, with a progress bar on a
-terminal while a step trains or tests; ``--verbose`` streams the output
-instead):
+Steps, each printed as one line when it starts and one with its time and
+log when it ends (the tools' whole output goes to ``WORK_DIR/<k>_<step>.log``,
+one log per step; a progress bar shows on a terminal while a step trains or
+tests; ``--verbose`` streams the output instead):
 
 1. generate the demo world in the RAF-DB layout (``data/synthetic_fer``;
    a folder already there is reused only if it verifies against its
