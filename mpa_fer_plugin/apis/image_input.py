@@ -19,7 +19,8 @@ here:
   other channel counts and other dtypes raise ``ValueError`` naming what
   was found (never an OpenCV assertion later on).
 * An image whose short edge is far below the model input
-  (:data:`SMALL_IMAGE_RATIO` of it, e.g. 1 x 1 px) gives a
+  (:data:`SMALL_IMAGE_RATIO` of it, e.g. 1 x 1 px), or a detected face
+  box that small, gives a
   :class:`SmallImageWarning` (:func:`warn_if_small`; the first per model,
   later ones are counted in ``model._num_small_images``), as
   ``LoadFERImage`` does for datasets.
@@ -27,7 +28,7 @@ here:
 import os
 import os.path as osp
 import warnings
-from typing import List, Optional, Union
+from typing import List, Optional, Tuple, Union
 
 import mmcv
 import numpy as np
@@ -214,7 +215,7 @@ def model_input_size(model) -> Optional[int]:
     return int(size) if size else None
 
 
-def warn_if_small(model, img: np.ndarray,
+def warn_if_small(model, img: Union[np.ndarray, Tuple[float, float]],
                   name: str = 'an input image') -> bool:
     """Warn if ``img`` is far smaller than the model's input.
 
@@ -224,7 +225,8 @@ def warn_if_small(model, img: np.ndarray,
     Args:
         model (nn.Module): The model (its image tower gives the input
             size; without one nothing is checked).
-        img (np.ndarray): The image as decoded.
+        img (np.ndarray | tuple): The image as decoded, or its
+            ``(height, width)`` (e.g. of a detected face box).
         name (str): Named in the warning.
 
     Returns:
@@ -234,7 +236,8 @@ def warn_if_small(model, img: np.ndarray,
     if size is None:
         return False
     threshold = SMALL_IMAGE_RATIO * size
-    h, w = img.shape[:2]
+    h, w = img.shape[:2] if hasattr(img, 'shape') else img
+    h, w = int(round(float(h))), int(round(float(w)))
     if min(h, w) >= threshold:
         return False
     count = int(getattr(model, '_num_small_images', 0)) + 1

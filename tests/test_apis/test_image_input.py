@@ -115,3 +115,17 @@ def test_small_image_warns_in_every_path(infer_world, infer_model,
                               infer_world['ckpt'], '--no-detect'])
     assert len(results) == 1
 
+
+
+def test_tiny_detected_face_warns(infer_model):
+    """With detection, a face box far below the model input warns too."""
+    from mpa_fer_plugin.apis.face import FERPipeline
+
+    class TinyFace:
+        def detect(self, image):
+            return np.array([[10, 10, 12, 13]], np.float32), None, None
+
+    pipe = FERPipeline(model=infer_model, detector=TinyFace())
+    infer_model._num_small_images = 0
+    with pytest.warns(SmallImageWarning, match='a detected face is 2x3 px'):
+        assert len(pipe(np.full((64, 64, 3), 90, np.uint8))) == 1

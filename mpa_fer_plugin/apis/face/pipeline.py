@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from mmengine.config import Config
 
+from ..image_input import warn_if_small
 from ..inference import init_mpa_model, load_image
 from ..inferencer import MPAFERInferencer
 from ..model_card import card_label, ensure_model_card, warn_if_demo
@@ -150,6 +151,8 @@ class FERPipeline:
         """Aligned BGR crops and their records, one per detection."""
         crops, records = [], []
         for box, points in zip(dets.boxes, dets.landmarks):
+            warn_if_small(self.model, (box[3] - box[1], box[2] - box[0]),
+                          'a detected face')  # upscaled into its crop
             crop, record = align_face(image, box, points, self.geometry)
             crops.append(crop)
             records.append(record)
