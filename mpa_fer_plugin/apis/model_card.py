@@ -315,6 +315,7 @@ def card_label(card: Optional[Dict[str, Any]]) -> str:
         text = f'UNTRAINED prompts on {base}'
     else:
         dataset = (card.get('training') or {}).get('dataset') or '?'
+        dataset = dataset.split(' (')[0]  # 'demo world (generator ...)'
         text = f"{card.get('method') or 'model'} trained on {dataset}"
     if card.get('domain') == DEMO_DOMAIN:
         text = 'DEMO (drawn faces only): ' + text
@@ -356,6 +357,8 @@ def draw_card_banner(image: np.ndarray, card: Optional[Dict[str, Any]]
                      ) -> np.ndarray:
     """Add a strip under a BGR drawing that names the model (card label).
 
+    The label is wrapped onto as many lines as the width needs.
+
     Args:
         image (np.ndarray): The BGR drawing.
         card (dict, optional): The model's card.
@@ -364,17 +367,23 @@ def draw_card_banner(image: np.ndarray, card: Optional[Dict[str, Any]]
         np.ndarray: A new image, taller by the strip.
     """
     import cv2
-    text = card_label(card)
+    font = cv2.FONT_HERSHEY_SIMPLEX
     h, w = image.shape[:2]
     scale = max(0.35, min(0.6, w / 900))
-    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
-    while tw > w - 8 and len(text) > 8:  # shorten to fit the width
-        text = text[:-4] + '...'
-        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX,
-                                         scale, 1)
-    strip = np.zeros((th + base + 10, w, 3), np.uint8)
+    lines, line = [], ''
+    for word in card_label(card).split(' '):
+        trial = f'{line} {word}'.strip()
+        if line and cv2.getTextSize(trial, font, scale, 1)[0][0] > w - 8:
+            lines.append(line)
+            trial = word
+        line = trial
+    lines.append(line)
+    (_, th), base = cv2.getTextSize('Ag', font, scale, 1)
+    step = th + base + 4
+    strip = np.zeros((step * len(lines) + 6, w, 3), np.uint8)
     demo = bool(card) and card.get('domain') == DEMO_DOMAIN
     strip[:] = (0, 0, 160) if demo else (60, 60, 60)
-    cv2.putText(strip, text, (4, th + 4), cv2.FONT_HERSHEY_SIMPLEX, scale,
-                (255, 255, 255), 1, cv2.LINE_AA)
+    for k, text in enumerate(lines):
+        cv2.putText(strip, text, (4, 3 + th + k * step), font, scale,
+                    (255, 255, 255), 1, cv2.LINE_AA)
     return np.concatenate([image, strip], axis=0)
