@@ -57,7 +57,13 @@ from typing import Any, Dict, Optional, Tuple
 import torch
 from mmengine.logging import print_log
 
-from .clip_weights import check_shapes, jit_quick_gelu, load_state_dict_file
+from .clip_weights import (  # noqa: F401  (CLIP_ENV_VARS: public)
+    CLIP_ENV_VARS,
+    check_shapes,
+    jit_quick_gelu,
+    load_state_dict_file,
+    missing_weights_message,
+)
 
 #: Keys accepted in a ``clip`` spec dict.
 CLIP_SPEC_KEYS = ('model_name', 'pretrained', 'model_cfg', 'quick_gelu')
@@ -137,43 +143,6 @@ def _looks_like_path(value: str) -> bool:
     return (os.sep in value or '/' in value or value.startswith('~')
             or osp.splitext(value)[1] in ('.pt', '.pth', '.bin',
                                           '.safetensors', '.npz'))
-
-
-#: Environment variables that the shipped configs read the CLIP weights
-#: path from (``configs/_base_/models/``), by open_clip model name.
-CLIP_ENV_VARS = {'ViT-B-16': 'CLIP_B16', 'ViT-L-14': 'CLIP_L14'}
-
-
-def missing_weights_message(name: Optional[str], pretrained: str) -> str:
-    """What to do when ``clip.pretrained`` names a file that is not there.
-
-    Args:
-        name (str, optional): The open_clip model name of the spec.
-        pretrained (str): The path that was not found.
-
-    Returns:
-        str: The message: the key and environment variable to set, and
-        where the weights come from.
-    """
-    var = CLIP_ENV_VARS.get(name or '')
-    where = ''
-    if var and os.environ.get(var):
-        where = (f'check the {var} environment variable (now '
-                 f'{os.environ[var]!r}; the shipped configs read it), ')
-    elif var:
-        where = (f'set the {var} environment variable to the weights file '
-                 f'(the shipped configs read it: {var}=/path/{name}.pt), ')
-    return (
-        f'CLIP weights file {pretrained!r} not found (clip.pretrained'
-        f'{", model " + name if name else ""}). To fix it, {where}or '
-        'override the key: --cfg-options model.clip.pretrained=/path/to/'
-        "weights. Weights: OpenAI's TorchScript release (e.g. "
-        f'{name or "ViT-B-16"}.pt; the download URLs are in _MODELS of '
-        'clip/clip.py at github.com/openai/CLIP), or an open_clip state '
-        "dict (open_clip.create_model(NAME, pretrained='openai') on a "
-        'machine with network, then torch.save(model.state_dict(), PATH)'
-        '). OpenAI weights need clip.quick_gelu=True (the shipped configs '
-        'set it).')
 
 
 def _build_arch(spec: Dict[str, Any], quick_gelu: Optional[bool]):

@@ -1,10 +1,12 @@
-"""Checks on CLIP weight files before they are loaded (used by clip_loader).
+"""Checks on CLIP weight files before they are loaded (used by clip_loader),
+and the advice given when a weights file is missing.
 
 A plain state dict does not record the activation it was trained with, and a
 state dict for another architecture would otherwise fail deep inside
 open_clip (e.g. ``"compute_index_ranges_weights" not implemented for
 'Half'`` when a half-precision file's positional embedding is resized).
 """
+import os
 from typing import Dict, Optional
 
 import torch
@@ -99,3 +101,40 @@ def load_state_dict_file(model: torch.nn.Module, path: str,
     resize_pos_embed(state_dict, model)
     resize_text_pos_embed(state_dict, model)
     model.load_state_dict(state_dict, strict=True)
+
+
+#: Environment variables that the shipped configs read the CLIP weights
+#: path from (``configs/_base_/models/``), by open_clip model name.
+CLIP_ENV_VARS = {'ViT-B-16': 'CLIP_B16', 'ViT-L-14': 'CLIP_L14'}
+
+
+def missing_weights_message(name: Optional[str], pretrained: str) -> str:
+    """What to do when ``clip.pretrained`` names a file that is not there.
+
+    Args:
+        name (str, optional): The open_clip model name of the spec.
+        pretrained (str): The path that was not found.
+
+    Returns:
+        str: The message: the key and environment variable to set, and
+        where the weights come from.
+    """
+    var = CLIP_ENV_VARS.get(name or '')
+    where = ''
+    if var and os.environ.get(var):
+        where = (f'check the {var} environment variable (now '
+                 f'{os.environ[var]!r}; the shipped configs read it), ')
+    elif var:
+        where = (f'set the {var} environment variable to the weights file '
+                 f'(the shipped configs read it: {var}=/path/{name}.pt), ')
+    return (
+        f'CLIP weights file {pretrained!r} not found (clip.pretrained'
+        f'{", model " + name if name else ""}). To fix it, {where}or '
+        'override the key: --cfg-options model.clip.pretrained=/path/to/'
+        "weights. Weights: OpenAI's TorchScript release (e.g. "
+        f'{name or "ViT-B-16"}.pt; the download URLs are in _MODELS of '
+        'clip/clip.py at github.com/openai/CLIP), or an open_clip state '
+        "dict (open_clip.create_model(NAME, pretrained='openai') on a "
+        'machine with network, then torch.save(model.state_dict(), PATH)'
+        '). OpenAI weights need clip.quick_gelu=True (the shipped configs '
+        'set it).')
