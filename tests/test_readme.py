@@ -42,7 +42,7 @@ OUTPUT_FLAGS = ('--out', '--show-dir', '--save-path', '--show-path',
 #: under work_dirs/.
 FREE_OUTPUT_SECTIONS = {}
 #: Output targets allowed outside work_dirs/.
-OUTPUT_PREFIXES = ('work_dirs/', 'docs/images/', '/')
+OUTPUT_PREFIXES = ('work_dirs/', 'docs/images', '/')
 
 
 def doc_files():
