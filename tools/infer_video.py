@@ -11,8 +11,9 @@ A missing, corrupt or unreadable video is an error that names the file.
 A video that ends before the frame count of its header is processed to its
 last readable frame and reported on stderr and in the summary
 (``ended_early``, ``frames_announced``). ``SIGTERM`` stops a run like
-Ctrl-C: the annotated video is finalised, the CSV keeps the rows written so
-far and the summary is printed and written; the exit status is then 143
+Ctrl-C, after the frame in progress (a second signal stops at once): the
+annotated video is finalised, the CSV keeps the rows written so far and
+the summary is printed and written; the exit status is then 143
 (128 + SIGTERM), so that a scheduler sees the run was cut short.
 
 Examples::

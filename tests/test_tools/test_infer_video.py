@@ -121,7 +121,9 @@ def test_sigterm_leaves_finalised_outputs(world, tmp_path):
                     > 10:
                 break
             time.sleep(0.2)
-        assert proc.poll() is None, 'the run ended before the signal'
+        if proc.poll() is not None:
+            pytest.fail('the run ended before the signal: '
+                        + proc.communicate()[1][-3000:])
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=120)
     finally:
@@ -130,7 +132,8 @@ def test_sigterm_leaves_finalised_outputs(world, tmp_path):
     assert proc.returncode == 128 + 15, err[-2000:]
     assert 'stopped by SIGTERM' in err
     summary = json.loads(out_sum.read_text())
-    assert summary['stopped'] == 'SIGTERM' and 10 <= summary['frames'] < 600
+    assert summary['stopped'] == 'SIGTERM', summary
+    assert 10 <= summary['frames'] < 600, summary
     with open(out_csv, newline='') as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == summary['rows']

@@ -19,9 +19,10 @@ a string of digits) is a webcam index. A missing file raises
 header (truncated or damaged) is processed up to its last readable frame
 and reported: ``ended_early`` and ``frames_announced`` in the summary and
 a warning naming both counts. Ctrl-C (``SIGINT``) and ``SIGTERM`` stop a
-run the same way: the annotated video is finalised, the CSV keeps every
-row written so far and the summary is returned with ``stopped`` set to the
-signal's name.
+run the same way, after the frame in progress (a second signal stops at
+once): the annotated video is finalised, the CSV keeps every row written
+so far and the summary is returned with ``stopped`` set to the signal's
+name.
 """
 import csv
 import logging
@@ -88,10 +89,10 @@ def iter_frames(cap: cv2.VideoCapture, source: Source,
 
 
 class StopSignal(KeyboardInterrupt):
-    """Raised by the ``SIGTERM`` handler of :func:`process_video`.
+    """Raised by :func:`process_video` on a second stop signal.
 
-    A :class:`KeyboardInterrupt`, so that ``SIGTERM`` takes the path of
-    Ctrl-C: outputs finalised, summary returned.
+    A :class:`KeyboardInterrupt`, so that it takes the path of Ctrl-C:
+    outputs finalised, summary returned.
     """
 
     def __init__(self, signum: int) -> None:
@@ -99,27 +100,33 @@ class StopSignal(KeyboardInterrupt):
         self.signum = signum
 
 
-class _SigtermGuard:
-    """While alive, ``SIGTERM`` raises :class:`StopSignal` (main thread).
+class _StopGuard:
+    """``SIGINT`` and ``SIGTERM`` stop the frame loop between two frames.
 
-    Only the first signal raises, and none after :meth:`quiet` (the outputs
-    are being finalised); :attr:`received` keeps the signal number.
-    Elsewhere than in the main thread nothing changes.
+    The first signal is recorded (:attr:`received`) and the loop ends after
+    the frame in progress, so the video, the CSV and the counts agree; a
+    second one raises :class:`StopSignal` at once; none raises after
+    :meth:`quiet` (the outputs are being finalised). Handlers are installed
+    in the main thread only (elsewhere nothing changes) and restored by
+    :meth:`restore`.
     """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self) -> None:
         self.received: Optional[int] = None
         self._raise = True
-        self._previous: Any = None
+        self._previous: Dict[int, Any] = {}
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGTERM, self._handle)
-            if self._previous is None:  # set outside Python
-                self._previous = signal.SIG_DFL
+            for signum in self.SIGNALS:
+                previous = signal.signal(signum, self._handle)
+                self._previous[signum] = (signal.SIG_DFL if previous is None
+                                          else previous)
 
     def _handle(self, signum: int, frame: Any) -> None:
-        first = self.received is None
-        self.received = self.received or signum
-        if first and self._raise:
+        if self.received is None:
+            self.received = signum
+        elif self._raise:
             raise StopSignal(signum)
 
     def quiet(self) -> None:
@@ -127,10 +134,10 @@ class _SigtermGuard:
         self._raise = False
 
     def restore(self) -> None:
-        """Put the previous handler back."""
-        if self._previous is not None:
-            signal.signal(signal.SIGTERM, self._previous)
-            self._previous = None
+        """Put the previous handlers back."""
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+        self._previous = {}
 
 
 def _writer(path: str, fps: float, size: Tuple[int, int]
@@ -203,7 +210,7 @@ def process_video(pipeline, source: Source,
     dets, ids = FaceDetections.empty(), []
     start = time.perf_counter()
     frames, stopped = 0, None
-    sigterm = _SigtermGuard()
+    stop = _StopGuard()
     try:
         if out_csv:
             os.makedirs(osp.dirname(osp.abspath(out_csv)), exist_ok=True)
@@ -213,6 +220,8 @@ def process_video(pipeline, source: Source,
                             'y2', 'detected', 'label', 'score',
                             'raw_label'] + [f'p_{c}' for c in classes])
         for index, frame in iter_frames(cap, source, max_frames):
+            if stop.received is not None:
+                break  # Ctrl-C or SIGTERM during the previous frame
             detected = index % detect_every == 0
             if detected:
                 dets = pipeline.detect(frame)
@@ -226,7 +235,7 @@ def process_video(pipeline, source: Source,
                     tracker.boxes[track] = np.asarray(box, np.float64)
             crops, _ = pipeline.align(frame, dets)
             preds = pipeline.classify(crops)
-            faces = []
+            faces, frame_rows, frame_labels = [], [], []
             for k, pred in enumerate(preds):
                 track = ids[k]
                 probs = np.array([pred['scores'][c] for c in classes])
@@ -234,23 +243,17 @@ def process_video(pipeline, source: Source,
                 if smoother is not None:
                     probs = smoother.update(track, probs)
                 label = int(np.argmax(probs))
-                raw_labels.setdefault(track, []).append(raw)
-                smooth_labels.setdefault(track, []).append(label)
+                frame_labels.append((track, raw, label))
                 box = [float(v) for v in dets.boxes[k]]
                 faces.append(dict(box=box, pred_class=classes[label],
                                   pred_score=float(probs[label]),
                                   scores=dict(zip(classes,
                                                   map(float, probs)))))
-                if csv_file is not None:
-                    table.writerow(
-                        [index, f'{index / fps_in:.3f}', track] +
-                        [f'{v:.1f}' for v in box] +
-                        [int(detected), classes[label],
-                         f'{probs[label]:.4f}', classes[raw]] +
-                        [f'{p:.4f}' for p in probs])
-                    rows += 1
-            if csv_file is not None:
-                csv_file.flush()  # rows on disk frame by frame
+                frame_rows.append(
+                    [index, f'{index / fps_in:.3f}', track] +
+                    [f'{v:.1f}' for v in box] +
+                    [int(detected), classes[label], f'{probs[label]:.4f}',
+                     classes[raw]] + [f'{p:.4f}' for p in probs])
             if out_video:
                 drawn = draw_faces(frame, faces, classes, min_side, ids=ids)
                 if hasattr(pipeline, 'label_drawing'):  # the model card
@@ -259,24 +262,33 @@ def process_video(pipeline, source: Source,
                     writer = _writer(out_video, fps_in,
                                      (drawn.shape[1], drawn.shape[0]))
                 writer.write(drawn)
-            frames += 1  # complete: its rows and its video frame written
+            # The frame is done: its rows, labels and count go in together.
+            for track, raw, label in frame_labels:
+                raw_labels.setdefault(track, []).append(raw)
+                smooth_labels.setdefault(track, []).append(label)
+            if csv_file is not None:
+                table.writerows(frame_rows)
+                csv_file.flush()  # on disk frame by frame
+                rows += len(frame_rows)
+            frames += 1
             if bar is not None:
                 bar.update()
-    except KeyboardInterrupt as err:  # Ctrl-C (a webcam), or SIGTERM
+    except KeyboardInterrupt as err:  # a second signal, or raised inside
         stopped = signal.Signals(getattr(err, 'signum', signal.SIGINT)).name
-        print_log(f'stopped by {stopped} after {frames} frames; the outputs '
-                  'are complete up to there', logger='current',
-                  level=logging.WARNING)
     finally:
-        sigterm.quiet()
+        stop.quiet()
         cap.release()
         if writer is not None:
             writer.release()
         if csv_file is not None:
             csv_file.close()
-        sigterm.restore()
-    if stopped is None and sigterm.received is not None:
-        stopped = signal.Signals(sigterm.received).name  # while finishing
+        stop.restore()
+    if stopped is None and stop.received is not None:
+        stopped = signal.Signals(stop.received).name
+    if stopped is not None:
+        print_log(f'stopped by {stopped} after {frames} frames; the outputs '
+                  'are complete up to there', logger='current',
+                  level=logging.WARNING)
     seconds = time.perf_counter() - start
     if bar is not None:
         bar.file.write('\n')

@@ -126,14 +126,17 @@ def test_truncated_video_is_reported(pipe, tmp_path, monkeypatch):
     assert summary['frames'] == 3 and summary['ended_early'] is False
 
 
-def test_sigterm_takes_the_ctrl_c_path(pipe, two_face_video, tmp_path):
-    """SIGTERM at frame 5: video finalised, CSV rows of frames 0-4, summary
-    returned; the previous handler is back afterwards."""
+@pytest.mark.parametrize('signame', ['SIGTERM', 'SIGINT'])
+def test_sigterm_takes_the_ctrl_c_path(pipe, two_face_video, tmp_path,
+                                       signame):
+    """A signal during frame 5: that frame is finished, then the run stops;
+    video, CSV and summary agree; the previous handlers are back."""
     import os
     import signal
+    signum = getattr(signal, signame)
 
-    class Terminated:
-        """The pipeline, with a SIGTERM sent to this process at frame 5."""
+    class Signalled:
+        """The pipeline, with a signal sent to this process at frame 5."""
 
         def __init__(self, inner):
             self.inner, self.calls = inner, 0
@@ -144,24 +147,26 @@ def test_sigterm_takes_the_ctrl_c_path(pipe, two_face_video, tmp_path):
         def classify(self, crops):
             self.calls += 1
             if self.calls == 6:
-                os.kill(os.getpid(), signal.SIGTERM)
+                os.kill(os.getpid(), signum)
             return self.inner.classify(crops)
 
-    before = signal.getsignal(signal.SIGTERM)
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(
+        signal.SIGINT)
     out_csv, out_vid = str(tmp_path / 't.csv'), str(tmp_path / 't.avi')
-    summary = process_video(Terminated(pipe), two_face_video,
+    summary = process_video(Signalled(pipe), two_face_video,
                             out_video=out_vid, out_csv=out_csv,
                             progress=False)
-    assert signal.getsignal(signal.SIGTERM) is before
-    assert summary['stopped'] == 'SIGTERM' and summary['ended_early'] is False
-    assert summary['frames'] == 5 and summary['rows'] == 10
+    assert (signal.getsignal(signal.SIGTERM),
+            signal.getsignal(signal.SIGINT)) == before
+    assert summary['stopped'] == signame and summary['ended_early'] is False
+    assert summary['frames'] == 6 and summary['rows'] == 12
     with open(out_csv, newline='') as f:
         rows = list(csv.DictReader(f))
-    assert sorted({int(r['frame']) for r in rows}) == list(range(5))
-    assert len(rows) == 10
+    assert sorted({int(r['frame']) for r in rows}) == list(range(6))
+    assert len(rows) == 12
     cap = cv2.VideoCapture(out_vid)
     n = 0
     while cap.read()[0]:
         n += 1
     cap.release()
-    assert n == 5
+    assert n == 6
