@@ -1,5 +1,5 @@
 """The sweep CLI's option check: each option that sets nothing, once."""
-from conftest import write_sweep
+from sweep_helpers import write_sweep
 
 from mpa_fer_plugin.sweep.cli import check_options
 from mpa_fer_plugin.sweep.spec import load_sweep

@@ -2,7 +2,7 @@
 import json
 import os.path as osp
 
-from conftest import write_sweep
+from sweep_helpers import write_sweep
 
 from mpa_fer_plugin.sweep.identity import (
     Fingerprints,

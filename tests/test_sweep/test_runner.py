@@ -18,7 +18,7 @@ import sys
 import time
 
 import pytest
-from conftest import write_sweep
+from sweep_helpers import write_sweep
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOL = osp.join(ROOT, 'tools', 'sweep.py')
