@@ -132,8 +132,7 @@ def plot_reliability(runs: Sequence[dict], indices: Sequence[int],
         ax.set_ylim(0, 1)
         ax.legend(loc='upper left', fontsize=8)
     fig.suptitle(caption, fontsize=8)
-    lines = caption.count('\n') + 1
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.035 * lines))
+    fig.tight_layout()  # leaves room for the caption (suptitle)
     return fig
 
 
