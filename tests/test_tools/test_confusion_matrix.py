@@ -22,11 +22,16 @@ def world(tmp_path_factory, tiny_clip_spec):
 def _clean_singletons():
     """Forget the Runner's global instances (as RunnerTestCase does)."""
     yield
-    from mmengine.logging import MessageHub, MMLogger
-    from mmengine.registry import DefaultScope
-    from mmengine.visualization import Visualizer
-    for cls in (MMLogger, MessageHub, Visualizer, DefaultScope):
+    from mmengine.utils import ManagerMixin
+
+    # every subclass (mmpretrain's UniversalVisualizer too) has its own
+    # dict; a visualizer reused within the same second would write into
+    # the deleted work dir of an earlier test
+    todo = [ManagerMixin]
+    while todo:
+        cls = todo.pop()
         cls._instance_dict.clear()
+        todo.extend(cls.__subclasses__())
 
 
 def test_plot_and_dump(world, tmp_path):
@@ -51,13 +56,18 @@ def test_mismatched_checkpoint(world, tmp_path):
         cm_tool.main([world['config'], str(tmp_path / 'missing.pth')])
 
 
-def test_broken_checkpoints_refused(world, tmp_path):
+@pytest.fixture(scope='module')
+def broken(world, tmp_path_factory):
+    from broken_checkpoints import write_variants
+    return write_variants(world, tmp_path_factory.mktemp('broken'))
+
+
+@pytest.mark.parametrize('variant', ['no_prompts', 'nan_prompts',
+                                     'flipped'])
+def test_broken_checkpoints_refused(world, broken, variant, tmp_path):
     """Loaded by the Runner (load_from), checked where it enters the model."""
-    from broken_checkpoints import EXPECTED, write_variants
-    paths = write_variants(world, tmp_path)
-    for variant in ('no_prompts', 'nan_prompts', 'flipped'):
-        with pytest.raises((ValueError, RuntimeError),
-                           match=EXPECTED[variant]):
-            cm_tool.main([world['config'], paths[variant], '--show-path',
-                          str(tmp_path / 'cm.png')])
-        assert not (tmp_path / 'cm.png').exists()
+    from broken_checkpoints import EXPECTED
+    with pytest.raises((ValueError, RuntimeError), match=EXPECTED[variant]):
+        cm_tool.main([world['config'], broken[variant], '--show-path',
+                      str(tmp_path / 'cm.png')])
+    assert not (tmp_path / 'cm.png').exists()

@@ -94,11 +94,16 @@ def broken(tmp_path_factory, tiny_clip_spec):
 def _clean_singletons():
     """Forget the Runner's global instances (as RunnerTestCase does)."""
     yield
-    from mmengine.logging import MessageHub, MMLogger
-    from mmengine.registry import DefaultScope
-    from mmengine.visualization import Visualizer
-    for cls in (MMLogger, MessageHub, Visualizer, DefaultScope):
+    from mmengine.utils import ManagerMixin
+
+    # every subclass (mmpretrain's UniversalVisualizer too) has its own
+    # dict; a visualizer reused within the same second would write into
+    # the deleted work dir of an earlier test
+    todo = [ManagerMixin]
+    while todo:
+        cls = todo.pop()
         cls._instance_dict.clear()
+        todo.extend(cls.__subclasses__())
 
 
 @pytest.mark.usefixtures('_clean_singletons')

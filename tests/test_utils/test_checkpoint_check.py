@@ -140,10 +140,8 @@ def test_resume_and_load_from_refuse_broken_checkpoints(small_world,
     load a checkpoint of another class order with a warning.
     """
     from mmengine.config import Config
-    from mmengine.logging import MessageHub, MMLogger
-    from mmengine.registry import DefaultScope
     from mmengine.runner import Runner
-    from mmengine.visualization import Visualizer
+    from mmengine.utils import ManagerMixin
 
     def runner(work_dir, epochs, **kwargs):
         cfg = Config.fromfile(small_world['config'])
@@ -171,8 +169,11 @@ def test_resume_and_load_from_refuse_broken_checkpoints(small_world,
         with pytest.raises(ValueError, match='wrong labels'):
             runner(tmp_path / 'fresh', 1, load_from=path).train()
     finally:
-        for cls in (MMLogger, MessageHub, Visualizer, DefaultScope):
+        todo = [ManagerMixin]  # each subclass has its own instances
+        while todo:
+            cls = todo.pop()
             cls._instance_dict.clear()
+            todo.extend(cls.__subclasses__())
 
 
 def test_bare_state_dict_refusal_names_the_file(tmp_path):
