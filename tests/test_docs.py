@@ -182,3 +182,18 @@ def test_own_config_block_is_complete(tmp_path, monkeypatch):
         assert key in cfg, f'the own-config block lacks {key}'
     assert cfg.custom_imports['imports'] == ['mpa_fer_plugin']
     assert cfg.model.head.classnames == cfg.classes
+
+
+def test_readme_recipe_names_the_checkpoints_the_config_writes():
+    """Path A tests the files that configs/mpa_fer_rafdb.py keeps: the best
+    epoch on the evaluation split and the last epoch."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'mpa_fer_rafdb.py'))
+    ckpt = cfg.default_hooks.checkpoint
+    assert ckpt.save_best == 'auto' and ckpt.interval == 1
+    assert cfg.val_evaluator[0]['type'] == 'Accuracy'  # first: accuracy/top1
+    assert cfg.val_dataloader.dataset.split == 'test'  # RAF-DB has no val
+    text = _read('README.md')
+    assert 'best_accuracy_top1_epoch_N.pth' in text
+    assert f'epoch_{cfg.train_cfg.max_epochs}.pth' in text
+    assert '92.51' in text and 'best-on-test' in text
