@@ -1,5 +1,5 @@
 # MPA-FER, CLIP ViT-B/16, RAF-DB (basic, aligned 100x100 faces), the
-# paper's settings (method.md §5): 224 px, batch 32, SGD lr 0.032 with
+# paper's settings (docs/method.md): 224 px, batch 32, SGD lr 0.032 with
 # 1 warm-up epoch + cosine, 120 epochs, M=10 text context vectors, N_p=8
 # visual prompts in every layer, top-k=16 patches, beta=gamma=1.
 #
@@ -12,7 +12,7 @@
 # --cfg-options model.clip.pretrained=... train_dataloader.dataset.data_root=...
 #   val_dataloader.dataset.data_root=... test_dataloader.dataset.data_root=...
 # Model selection: the best checkpoint on the official test split (RAF-DB
-# has no validation split; common FER practice, method.md §7 #13).
+# has no validation split; common FER practice, docs/method.md).
 _base_ = [
     './_base_/models/mpa_fer_vit_b16.py',
     './_base_/datasets/rafdb.py',

@@ -1,5 +1,5 @@
 # MPA-FER, CLIP ViT-L/14 (the paper's large variant), RAF-DB. Same recipe
-# as mpa_fer_rafdb.py; 24 prompted layers with N_p=8 (method.md §7 #4).
+# as mpa_fer_rafdb.py; 24 prompted layers with N_p=8 (docs/method.md).
 # CLIP weights: CLIP_L14 (default data/clip/ViT-L-14.pt).
 _base_ = [
     './_base_/models/mpa_fer_vit_l14.py',

@@ -9,7 +9,7 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
     # Keep the best checkpoint on the official test split (FER practice,
-    # method.md §7 #13) and the latest ones for resuming.
+    # docs/method.md) and the latest ones for resuming.
     checkpoint=dict(
         type='CheckpointHook', interval=1, max_keep_ckpts=2,
         save_best='auto'),

@@ -1,7 +1,7 @@
 """ONNX export of MPA-FER: prompted ViT + CGLA with baked-in text features.
 
 At inference the encoded soft prompts ``theta(t_c)`` are constants
-(method.md §4), so the exported graph holds only the prompted image tower,
+(docs/method.md), so the exported graph holds only the prompted image tower,
 the cosine similarities and the per-class top-k (Eqs. 8-10); the text
 tower is not exported. ``onnx`` and ``onnxruntime`` are imported only by
 the functions that need them (``pip install 'mpa_fer_plugin[export]'``).

@@ -1,7 +1,7 @@
 """Open-vocabulary scoring with the learned text context (experimental).
 
-MPA-FER learns one context ``[v_1..v_M]`` shared by all classes (method.md
-§3.1), so any class name can be put into the prompt
+MPA-FER learns one context ``[v_1..v_M]`` shared by all classes
+(docs/method.md), so any class name can be put into the prompt
 ``[SOS][v_1..v_M][name].[EOS]`` and encoded by the frozen text tower. The
 resulting text features are scored against an image with the same CGLA
 rule as the trained classes (Eqs. 8-10). This makes it possible to score

@@ -16,7 +16,7 @@ AT_LENGTH = 'open_clip zero-shot at the prompted length'
 #: MPA-FER's blocks batch first (``backbone.seq_first=False``).
 BATCH_FIRST = 'MPA-FER batch-first blocks'
 SEQ_FIRST_RATIO = 'sequence-first / batch-first train step'
-#: Target ratios of issue 16 (``<=``); None: reported, no target.
+#: Target ratios of the performance checks (``<=``); None: reported, no target.
 TARGETS = {
     'predict / zero-shot': 1.05,
     'zero-shot at the prompted length / zero-shot': None,

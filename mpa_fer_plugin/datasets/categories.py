@@ -5,7 +5,7 @@ AffectNet and FERPlus with Neutral). Following APViT, every dataset maps its
 native order onto one canonical tuple, :data:`FER_CLASSES`, and both the
 dataset ``metainfo['classes']`` and the head's ``classnames`` are taken from
 the tuples defined here, so class names (which are also text prompts) can
-never silently disagree. See ``method.md`` §9.4.
+never silently disagree. See docs/method.md.
 """
 from typing import Dict, Sequence, Tuple
 

@@ -4,7 +4,7 @@
 frozen (tiny) CLIP: zero-shot accuracy with the class-name template (global
 only and with the CGLA local branch) and the accuracy of the nearest class
 prototype (mean training feature, Eq. 6, cosine). These are the world's
-difficulty targets (issue 11): zero-shot 35-55 %, prototypes 55-75 %.
+difficulty targets: zero-shot 35-55 %, prototypes 55-75 %.
 """
 import os.path as osp
 from typing import Dict, Tuple

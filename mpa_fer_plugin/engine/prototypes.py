@@ -2,7 +2,7 @@
 
 ``p_c = (1/|S_c|) sum_{i in S_c} z^g_{i,frozen}``: the mean projected class
 token of the frozen, prompt-free CLIP image tower over the training images
-``S_c`` of class ``c`` (method.md §3.5). The images go through the test
+``S_c`` of class ``c`` (docs/method.md). The images go through the test
 pipeline (no augmentation); ``S_c`` is the whole class or a seeded subset of
 ``samples_per_class`` images.
 

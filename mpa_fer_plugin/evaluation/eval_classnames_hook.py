@@ -2,7 +2,7 @@
 
 Base-to-novel and cross-dataset evaluation test a model on classes other
 than those it was trained on. With a context shared by all classes
-(method.md §3.1) any class name can be put into the learned prompt
+(docs/method.md) any class name can be put into the learned prompt
 ``[SOS][v_1..v_M][name].[EOS]`` and encoded by the frozen text tower
 (:func:`mpa_fer_plugin.apis.encode_classnames`), so the model scores the
 test set's classes with the same CGLA rule as its own.

@@ -1,6 +1,6 @@
 """Pointing measure of CGLA: do a class's top-k patches lie where it moves?
 
-CGLA (method.md §3.6) lets each class text pick its ``k`` most similar patch
+CGLA (docs/method.md) lets each class text pick its ``k`` most similar patch
 tokens, ``TopK_c`` of ``s^l_{i,c} = cos(z^l_i, theta(t_c))`` (Eqs. 8-9).
 The claim behind it is that these patches are the expression-relevant facial
 regions. The pointing measure tests it on images with known region masks:

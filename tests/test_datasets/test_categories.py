@@ -4,7 +4,7 @@ from mpa_fer_plugin.datasets import categories as cat
 
 
 def test_convert_tables_match_method_doc():
-    # method.md §9.4: native index -> canonical index
+    # docs/method.md: native index -> canonical index
     assert cat.native_to_canonical(cat.RAFDB_NATIVE) == (5, 2, 1, 4, 3, 0, 6)
     assert cat.native_to_canonical(cat.AFFECTNET_NATIVE) == (6, 4, 3, 5, 2, 1,
                                                              0, 7)

@@ -57,7 +57,7 @@ def test_bad_arguments():
     assert 'LoadFERImage' in repr(LoadFERImage())
 
 
-# ------------------------------------------- small images (issue 13, case 7)
+# ------------------------------------------- small images
 def test_tiny_image_warns_once_naming_the_file(tmp_path, monkeypatch):
     import cv2
 

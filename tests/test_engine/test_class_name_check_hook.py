@@ -91,7 +91,7 @@ def test_checkpoint_classes_checked_before_test():
     hook.before_test(make_runner(FER7_CLASSES, FER7_CLASSES))
 
 
-# ----------------------------------------- composition (issue 13, case 6)
+# ----------------------------------------- composition
 SWAPPED = "('Disgust', 'Anger', 'Fear', 'Sadness', 'Happiness', " \
     "'Surprise', 'Neutral')"
 

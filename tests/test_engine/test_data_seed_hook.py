@@ -1,4 +1,4 @@
-"""Exact resume with random augmentation (issue 13, case 4).
+"""Exact resume with random augmentation.
 
 Uninterrupted training for 3 epochs vs. the same training killed in the
 middle of epoch 3 (data workers on, global RNGs scrambled afterwards, as a

@@ -1,4 +1,4 @@
-"""The invalid-loss guard (issue 13, case 1)."""
+"""The invalid-loss guard."""
 import glob
 import os.path as osp
 import subprocess

@@ -188,7 +188,7 @@ def test_jit_archive_activation_is_read(reference, tmp_path):
 
 
 def test_demo_weights_into_vit_b16_name_both_architectures():
-    """Issue 15 item 7: the tiny (fp16) demo CLIP given to ViT-B-16."""
+    """The tiny (fp16) demo CLIP given to ViT-B-16."""
     import os.path as osp
     path = osp.join(osp.dirname(__file__), '..', '..', 'configs',
                     'demo_assets', 'tiny_clip', 'tiny_clip.pth')

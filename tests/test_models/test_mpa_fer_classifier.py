@@ -98,7 +98,7 @@ def test_gradients_reach_only_prompts(tiny_mpa_cfg, images):
             assert param.grad is not None and param.grad.abs().sum() > 0
         else:
             assert param.grad is None, name
-    # routing (method.md §3.7): L_t reaches only the text context, L_v only
+    # routing (docs/method.md): L_t reaches only the text context, L_v only
     # the visual prompts
     for key, reached in (('loss_align', 'head.prompt_learner.ctx'),
                          ('loss_proto', 'backbone.prompts')):

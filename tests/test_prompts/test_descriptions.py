@@ -198,7 +198,7 @@ def test_resume_descriptions(tmp_path):
     (None, "class 'Anger': no descriptions"),
 ])
 def test_malformed_entries_refused_like_check(tmp_path, entry, expect):
-    """Issue 13 case 5: what --check rejects, loading rejects too."""
+    """What --check rejects, loading rejects too."""
     data = make_file({'Anger': entry, 'Fear': ['wide eyes']})
     path = tmp_path / 'bad.json'
     path.write_text(json.dumps(data))

@@ -14,7 +14,7 @@ def test_three_granularities():
     assert format_hard_prompt('Happiness', 1) == 'a photo of happiness.'
     assert format_hard_prompt(' Happiness ', 2) == (
         'a photo of a person making a facial expression of happiness.')
-    # default: the template as quoted in method.md, no full stop added
+    # default: the template as the paper quotes it, no full stop added
     assert format_hard_prompt('Happiness', 3, ' raised cheeks ') == (
         'a photo of a person making a facial expression of happiness, '
         'raised cheeks')

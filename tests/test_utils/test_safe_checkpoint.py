@@ -1,4 +1,4 @@
-"""Safe checkpoint loading and atomic saves (issue 13, cases 2 and 3).
+"""Safe checkpoint loading and atomic saves.
 
 A toy mmengine Runner (a linear model, no CLIP) writes real mmengine
 checkpoints (message hub with HistoryBuffers and numpy scalars) in a second.

@@ -1,5 +1,5 @@
 # Shared by the FER dataset configs of this folder: CLIP normalisation,
-# the MPA-FER augmentation (method.md §5: random resized crop, flip, random
+# the MPA-FER augmentation (docs/method.md: random resized crop, flip, random
 # erasing), the test pipeline, dataloader defaults and the evaluators.
 # A dataset file inherits this and only names its dataset, e.g.
 #   train_dataloader = dict(dataset=dict(type='RAFDB', split='train'))

@@ -1,4 +1,4 @@
-# MPA-FER on CLIP ViT-B/16 (method.md §2-§5): the whole CLIP is frozen;
+# MPA-FER on CLIP ViT-B/16 (docs/method.md): the whole CLIP is frozen;
 # 10 shared text context vectors and 8 deep visual prompts in all 12 layers
 # train. Scores are CGLA (global + per-class top-16 local, Eqs. 8-10) at a
 # logit scale of 100; L = L_vt + L_t + L_v (Eq. 12).
@@ -22,7 +22,7 @@ model = dict(
               quick_gelu=True),
     data_preprocessor=dict(
         type='ClsDataPreprocessor',
-        # CLIP's normalisation in 0-255 scale (method.md §5).
+        # CLIP's normalisation in 0-255 scale (docs/method.md).
         mean=[122.770938, 116.7460125, 104.09373615],
         std=[68.5005327, 66.6321579, 70.32316305],
         to_rgb=True),

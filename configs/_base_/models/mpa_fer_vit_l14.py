@@ -1,5 +1,5 @@
 # MPA-FER on CLIP ViT-L/14: the ViT-B/16 model with the larger CLIP. Widths
-# come from the weights; N_p = 8 as for B/16 (method.md §7 #4). At 224 px
+# come from the weights; N_p = 8 as for B/16 (docs/method.md). At 224 px
 # the tower has 24 layers and 256 patches.
 #
 # CLIP weights (OpenAI ViT-L-14.pt or an open_clip state dict): at

@@ -1,4 +1,4 @@
-# MPA-FER schedule (method.md §5): SGD lr 0.032, momentum 0.9, weight decay
+# MPA-FER schedule (docs/method.md): SGD lr 0.032, momentum 0.9, weight decay
 # 5e-4, 1 linear warm-up epoch then cosine, 120 epochs, batch 32.
 optim_wrapper = dict(
     type='OptimWrapper',

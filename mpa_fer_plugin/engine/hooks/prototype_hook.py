@@ -96,7 +96,7 @@ class PrototypeHook(Hook):
         seed (int): Seed of the per-class subset when
             ``samples_per_class > 0``. Defaults to 0.
         normalize (bool): L2-normalise each feature before averaging
-            (method.md §3.5 leaves it open). Defaults to False.
+            (docs/method.md). Defaults to False.
         cache_dir (str, optional): Folder of the cache files; None uses
             ``{work_dir}/prototypes``. Set e.g. ``'data/prototypes'`` to
             share them between experiments. Defaults to None.

@@ -87,7 +87,7 @@ class MPAPromptedViT(BaseModule):
             the visual prompts off (CoOp, zero-shot CLIP). Defaults to 8.
         prompt_depth (int, optional): Number of prompted layers ``K``,
             counted from the first block; ``None`` prompts every layer
-            (method.md §7 #4). Defaults to None.
+            (docs/method.md). Defaults to None.
         prompt_init_std (float): Std of the normal initialisation of the
             prompts. Defaults to 0.02.
         out_patches (bool, optional): Whether to return the projected patch
@@ -96,12 +96,12 @@ class MPAPromptedViT(BaseModule):
             true). Defaults to None.
         patch_proj (str): How patch tokens are mapped to the joint space:
             ``'ln_post_proj'`` (``ln_post`` then ``proj``, like the class
-            token) or ``'proj'`` (``proj`` only); method.md §7 #5.
+            token) or ``'proj'`` (``proj`` only); docs/method.md.
             Defaults to ``'ln_post_proj'``.
         prompt_ln_pre (bool): Whether the first-layer prompts ``P^1`` pass
             through ``ln_pre`` like the patch tokens: ``True`` as IVLP and
             MaPLe, which concatenate them before ``ln_pre``; ``False``
-            inserts them after it (this package before issue 11). Deeper
+            inserts them after it (earlier versions of this package). Deeper
             prompts always enter as they are. Defaults to True.
         with_cp (bool | int): Activation checkpointing of the frozen blocks
             (``torch.utils.checkpoint``, non-reentrant): only each block's

@@ -14,7 +14,7 @@ class CLIPTextEncoder(BaseModule):
     Under CLIP's causal attention mask a token never sees later positions,
     so callers cut the sequences after their longest EOT position (see
     ``embed_prompts``): the features are the same as with all 77 positions,
-    at a fraction of the cost (method.md §6). The cut is decided once, at
+    at a fraction of the cost (docs/method.md). The cut is decided once, at
     build time, so no device sync happens per step.
 
     It holds references to the frozen modules of one CLIP instance

@@ -1,4 +1,4 @@
-"""The LLM-enriched hard prompts of MPA-FER as fixed targets (§3.3)."""
+"""The LLM-enriched hard prompts of MPA-FER as fixed targets (paper §3.3)."""
 from typing import List, Optional, Sequence
 
 import torch
@@ -25,7 +25,7 @@ class MPAHardPromptTeacher(BaseModule):
     """Hard prompts ``t*_c`` encoded once into fixed alignment targets.
 
     Builds the hard prompts of every class at the given granularity
-    (method.md §3.3, :func:`mpa_fer_plugin.prompts.build_hard_prompts`),
+    (docs/method.md, :func:`mpa_fer_plugin.prompts.build_hard_prompts`),
     embeds them with CLIP's frozen token embedding and encodes them with the
     frozen text tower, once, at build time. Two non-persistent buffers
     remain (they are rebuilt from the CLIP weights, never saved):
@@ -35,7 +35,7 @@ class MPAHardPromptTeacher(BaseModule):
     * :attr:`text_feats` ``[C, D]``: encoded prompts ``theta(t*_c)``, the
       target of L_pa.
 
-    With several descriptions per class (method.md §7 #10) and
+    With several descriptions per class (docs/method.md) and
     ``aggregation='mean'`` the encoded features are L2-normalised, averaged
     and re-normalised and the pooled token vectors averaged;
     ``aggregation='concat'`` joins the descriptions (``', '``) into one
@@ -48,8 +48,8 @@ class MPAHardPromptTeacher(BaseModule):
         classnames (Sequence[str]): Class names in label order.
         descriptions (str, optional): Descriptions JSON for granularity 3;
             ``None`` uses the shipped file. Defaults to None.
-        granularity (int): Hard-prompt template 1, 2 or 3 (method.md §7
-            #11). Defaults to 3.
+        granularity (int): Hard-prompt template 1, 2 or 3
+            (docs/method.md). Defaults to 3.
         aggregation (str): ``'mean'`` or ``'concat'``. Defaults to
             ``'mean'``.
         token_pooling (str): ``'mean'``/``'ctx'`` (mean of the non-special
@@ -59,7 +59,7 @@ class MPAHardPromptTeacher(BaseModule):
         end_period (bool): Append ``"."`` to granularity-3 prompts whose
             description has none (see
             :func:`mpa_fer_plugin.prompts.format_hard_prompt`). Defaults to
-            False (the template as quoted in method.md §3.3).
+            False (the template as the paper quotes it).
         shuffle (bool): Control experiment: every class gets the
             descriptions of another class (a seeded derangement,
             :func:`~mpa_fer_plugin.prompts.templates.shuffle_descriptions`);

@@ -33,9 +33,9 @@ class MPAPromptHead(ClsHead):
     The head of `MPA-FER <https://arxiv.org/abs/2506.21017>`_. It owns the
     frozen CLIP text tower (:class:`CLIPTextEncoder`, loaded from the same
     ``clip`` spec as the backbone, so both share one CLIP instance), the
-    learnable text context (:class:`MPATextPromptLearner`, §3.1), the
-    hard-prompt targets (:class:`MPAHardPromptTeacher`, §3.3, built only
-    when ``loss_align`` is on) and the class prototypes (§3.5). Class
+    learnable text context (:class:`MPATextPromptLearner`, paper §3.1), the
+    hard-prompt targets (:class:`MPAHardPromptTeacher`, paper §3.3, built only
+    when ``loss_align`` is on) and the class prototypes (paper §3.5). Class
     scores are the CGLA scores of :func:`cgla_scores` (Eqs. 8-10) times
     ``logit_scale``. The losses (Eq. 12:
     ``L = L_vt + beta L_t + gamma L_v``, ``beta``/``gamma`` are the
@@ -74,12 +74,12 @@ class MPAPromptHead(ClsHead):
         description_aggregation (str): With several descriptions per class:
             ``'mean'`` encodes one prompt per description and averages the
             features; ``'concat'`` joins them into one prompt per class
-            (method.md §7 #10). Defaults to ``'mean'``.
+            (docs/method.md). Defaults to ``'mean'``.
         truncate_hard_prompts (bool): Warn and truncate hard prompts longer
             than CLIP's context instead of raising. Defaults to False.
         hard_prompt_end_period (bool): Append ``"."`` to granularity-3 hard
             prompts whose description has none. Defaults to False (the
-            template as quoted in method.md §3.3).
+            template as the paper quotes it).
         shuffle_descriptions (bool): Control: each class gets another
             class's descriptions (a seeded derangement). Defaults to False.
         shuffle_descriptions_seed (int): Seed of that derangement.

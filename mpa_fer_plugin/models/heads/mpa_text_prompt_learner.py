@@ -1,4 +1,4 @@
-"""CoOp-style learnable text context for MPA-FER (method.md §3.1)."""
+"""CoOp-style learnable text context for MPA-FER (docs/method.md)."""
 import warnings
 from typing import List, Optional, Sequence, Tuple
 
@@ -95,7 +95,7 @@ def embed_prompts(token_embedding: nn.Embedding,
 class MPATextPromptLearner(BaseModule):
     """Learnable text context ``[SOS][v_1..v_M][template(CLASS_c)][EOS]``.
 
-    CoOp-style soft prompts (method.md §3.1): ``num_ctx`` context vectors
+    CoOp-style soft prompts (docs/method.md): ``num_ctx`` context vectors
     are inserted after the start token, followed by the frozen tokens of
     ``prompt_template`` filled with the class name. The frozen token
     embeddings of the whole prompts are computed once (non-persistent
@@ -114,7 +114,7 @@ class MPATextPromptLearner(BaseModule):
             have exactly ``num_ctx`` tokens. ``None`` draws from
             ``N(0, ctx_init_std^2)``. Defaults to None.
         class_specific_ctx (bool): One context per class (CSC) instead of a
-            shared one (method.md §7 #9). Defaults to False.
+            shared one (docs/method.md). Defaults to False.
         ctx_init_std (float): Std of the random initialisation. Defaults
             to 0.02.
         prompt_template (str): Text after the context, with ``{}`` for the

@@ -4,7 +4,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 
-#: Distance options M of Eq. 7 (method.md §7 #8).
+#: Distance options M of Eq. 7 (docs/method.md).
 PROTOTYPE_METRICS = ('l1', 'cosine')
 
 
@@ -21,7 +21,7 @@ def class_mean_prototypes(feats: torch.Tensor,
         labels (Tensor): Their labels ``[N]``.
         num_classes (int): Number of classes ``C``.
         normalize (bool): L2-normalise each feature before averaging
-            (method.md §7 #8 leaves it open). Defaults to False.
+            (docs/method.md). Defaults to False.
 
     Returns:
         Tensor: Prototypes ``[C, D]``.

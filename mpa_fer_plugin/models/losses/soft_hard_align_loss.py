@@ -6,9 +6,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 
-#: Options of the prompt-level term L_pa (method.md §7 #1).
+#: Options of the prompt-level term L_pa (docs/method.md).
 PROMPT_LEVEL_MODES = ('l1', 'contrastive', 'cosine')
-#: Token pooling options of the token-level term L_ta (method.md §7 #2).
+#: Token pooling options of the token-level term L_ta (docs/method.md).
 TOKEN_POOLING_MODES = ('mean', 'eot', 'ctx')
 #: Reductions of the ``'l1'`` prompt-level term: ``'sum'`` is Eq. 3 (the L1
 #: norm, summed over the D dimensions), ``'mean'`` divides it by D
@@ -97,7 +97,7 @@ class SoftHardAlignLoss(nn.Module):
     hard prompts.
 
     Args:
-        tau (float): Temperature of the contrastive terms (method.md §7 #3;
+        tau (float): Temperature of the contrastive terms (docs/method.md;
             0.01 diverges). Defaults to 0.07.
         token_pooling (str): How each prompt's token sequence is pooled to
             the one vector per class that Eqs. 1-2 compare (read by
