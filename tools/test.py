@@ -26,6 +26,7 @@ from mpa_fer_plugin.utils.tool_utils import (  # noqa: E402
     add_runtime_args,
     apply_launch_args,
     apply_runtime_args,
+    check_config_file,
     enable_visualization,
     set_default_dataloader_cfg,
 )
@@ -174,6 +175,8 @@ def main(argv=None) -> dict:
     from mpa_fer_plugin.apis.model_zoo import resolve_cli_model
     args.config, args.checkpoint = resolve_cli_model(args.config,
                                                      args.checkpoint)
+    check_config_file(args.config, 'tools/test.py CONFIG CHECKPOINT|none '
+                      '[--work-dir DIR] or tools/test.py MODEL_NAME')
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
 

@@ -143,3 +143,11 @@ def test_whole_checkpoint_is_tested(broken, tmp_path):
     metrics = test_tool.main([world['config'], world['ckpt'], '--work-dir',
                               str(tmp_path), *TEST_ONLY])
     assert 0 <= metrics['accuracy/top1'] <= 100
+
+
+def test_image_as_config_gives_the_usage(tmp_path):
+    image = tmp_path / 'face.jpg'
+    image.write_bytes(b'\xff\xd8\xff')
+    with pytest.raises(ValueError, match=r'is not a config file .*Usage: '
+                       r'tools/test.py CONFIG'):
+        test_tool.main([str(image), 'none'])
