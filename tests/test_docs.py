@@ -197,3 +197,27 @@ def test_readme_recipe_names_the_checkpoints_the_config_writes():
     assert 'best_accuracy_top1_epoch_N.pth' in text
     assert f'epoch_{cfg.train_cfg.max_epochs}.pth' in text
     assert '92.51' in text and 'best-on-test' in text
+
+
+def test_code_and_configs_cite_only_what_users_have():
+    """Docstrings (rendered in the API page), comments and configs name no
+    tracking issue and no method document outside this repository."""
+    import subprocess
+    files = subprocess.run(
+        ['git', 'ls-files', 'mpa_fer_plugin', 'configs', 'tools', 'tests',
+         'Makefile', '.ci', 'setup.py', 'pyproject.toml', 'requirements'],
+        cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    outside_method = re.compile(r'(?<!docs/)\bmethod\.md')
+    bad = []
+    for relpath in files:
+        if relpath == 'tests/test_docs.py' or not relpath.endswith(
+                ('.py', '.json', '.yml', '.txt', '.sh', '.md', 'Makefile',
+                 'run', '.toml')):
+            continue
+        text = _read(relpath)
+        for pattern, what in FORBIDDEN[:2] + [
+                (outside_method, 'a method document users do not have')]:
+            for match in pattern.finditer(text):
+                line = text[:match.start()].count('\n') + 1
+                bad.append(f'{relpath}:{line}: {what} ({match.group(0)!r})')
+    assert not bad, '\n'.join(bad)
