@@ -30,12 +30,27 @@ def web_app(web_registry):
 
 
 @pytest.fixture(scope='session')
-def drawn_scene(tmp_path_factory):
-    """``dict(image, png, path, truth)``: 3 demo faces in a 480x300 scene."""
+def drawn_scene(tmp_path_factory, web_registry):
+    """``dict(image, png, path, truth)``: 3 demo faces in a 480x300 scene.
+
+    The page is under test, not the detector: the scene is the first of
+    seeds 0, 1, ... whose three faces the environment's default detector
+    finds, and nothing else (seed 0 with yuface; Haar, the default where
+    yuface does not install, misses a face of some scenes).
+    """
+    from mpa_fer_plugin.apis.face import match_boxes
     from mpa_fer_plugin.apis.face.evaluate import face_scene, world_face_specs
     specs = world_face_specs('test', limit=3)
-    image, truth = face_scene(specs, np.random.default_rng(0),
-                              size=(300, 480), face_heights=(80, 110))
+    pipe = web_registry.pipeline('zero-shot-demo')
+    for seed in range(20):
+        image, truth = face_scene(specs, np.random.default_rng(seed),
+                                  size=(300, 480), face_heights=(80, 110))
+        boxes = np.asarray(pipe.detect(image).boxes, dtype=float)
+        if len(boxes) == 3 and None not in match_boxes(boxes, truth, 0.5):
+            break
+    else:
+        pytest.fail(f'{type(pipe.detector).__name__} found the three faces '
+                    'of none of the scenes of seeds 0-19')
     path = tmp_path_factory.mktemp('scene') / 'scene.png'
     assert cv2.imwrite(str(path), image)
     return dict(image=image, truth=truth, path=str(path),
