@@ -37,9 +37,10 @@ check-venv-stack:
 $(STAMP): requirements/$(STACK).txt requirements/$(TORCH).txt \
 		requirements/common.txt requirements/web.txt setup.py
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -r requirements/$(TORCH).txt \
+	@echo "installing the $(STACK) stack set into $(VENV) (pip -q; a few minutes the first time)"
+	$(PY) -m pip install -q -r requirements/$(TORCH).txt \
 		-r requirements/$(STACK).txt -r requirements/web.txt
-	$(PY) -m pip install --no-deps --no-build-isolation -e .
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	$(PY) -m pip check || true
 	echo "$(STACK) $(TORCH)" > $(STAMP)
 
@@ -54,7 +55,7 @@ test: lint docs
 DOCS_STAMP := $(VENV)/.mpa_fer_docs_installed
 
 $(DOCS_STAMP): $(STAMP) requirements/docs.txt
-	$(PY) -m pip install -r requirements/docs.txt
+	$(PY) -m pip install -q -r requirements/docs.txt
 	touch $(DOCS_STAMP)
 
 docs: $(DOCS_STAMP)
