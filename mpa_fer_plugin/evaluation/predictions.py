@@ -157,6 +157,10 @@ def collect_predictions(config, checkpoint: Optional[str],
         cfg.work_dir = work_dir or osp.join(tmp, 'work_dir')
         cfg.visualizer = dict(type='UniversalVisualizer',
                               vis_backends=[dict(type='LocalVisBackend')])
+        # mmengine names the logger and visualizer instances after the
+        # config file and the second; a second run within that second
+        # would reuse the first one's, whose folder is already removed.
+        cfg.experiment_name = f'mpa_fer_pred_{osp.basename(tmp)}'
         set_default_dataloader_cfg(cfg, 'test_dataloader')
         runner = Runner.from_cfg(cfg)
         dump = osp.join(tmp, 'pred.pkl')

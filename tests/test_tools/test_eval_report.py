@@ -104,3 +104,23 @@ def test_report_equals_test_tool(three_runs):
     again = from_pkl['groups']['all']['runs'][0]
     for key in ('war', 'uar', 'macro_f1', 'ece'):
         assert again[key] == pytest.approx(runs[0][key], abs=1e-4)
+
+
+def test_runs_started_in_the_same_second(three_runs, monkeypatch):
+    """Two checkpoints read within one second (mmengine names its logger
+    and visualizer after the second) each get their own Runner folder."""
+    import time
+    import types
+
+    import mmengine.runner.runner as runner_mod
+
+    from mpa_fer_plugin.evaluation.predictions import collect_predictions
+    frozen = types.SimpleNamespace(time=lambda: 1765000000.0,
+                                   strftime=time.strftime,
+                                   localtime=time.localtime)
+    monkeypatch.setattr(runner_mod, 'time', frozen)
+    first, second = (collect_predictions(three_runs['config'], ckpt)
+                     for ckpt in three_runs['ckpts'][:2])
+    assert first['scores'].shape == second['scores'].shape
+    assert not torch.equal(torch.as_tensor(first['scores']),
+                           torch.as_tensor(second['scores']))
