@@ -172,3 +172,21 @@ default_hooks = dict(logger=dict(interval=1),
 """)
     return dict(root=root, config=str(config), data_root=data_root,
                 clip=clip_path, num_test=14)
+
+
+@pytest.fixture
+def clean_runner_singletons():
+    """Forget the Runner's global instances after the test.
+
+    As mmengine's ``RunnerTestCase`` does, but for every subclass of
+    ``ManagerMixin``: each (mmpretrain's ``UniversalVisualizer`` too) has
+    its own instance dict, and an instance reused within the same second
+    would write into the deleted work dir of an earlier test.
+    """
+    yield
+    from mmengine.utils import ManagerMixin
+    todo = [ManagerMixin]
+    while todo:
+        cls = todo.pop()
+        cls._instance_dict.clear()
+        todo.extend(cls.__subclasses__())

@@ -18,20 +18,7 @@ def world(tmp_path_factory, tiny_clip_spec):
     return get_world(tmp_path_factory, tiny_clip_spec)
 
 
-@pytest.fixture(autouse=True)
-def _clean_singletons():
-    """Forget the Runner's global instances (as RunnerTestCase does)."""
-    yield
-    from mmengine.utils import ManagerMixin
-
-    # every subclass (mmpretrain's UniversalVisualizer too) has its own
-    # dict; a visualizer reused within the same second would write into
-    # the deleted work dir of an earlier test
-    todo = [ManagerMixin]
-    while todo:
-        cls = todo.pop()
-        cls._instance_dict.clear()
-        todo.extend(cls.__subclasses__())
+pytestmark = pytest.mark.usefixtures('clean_runner_singletons')
 
 
 def test_plot_and_dump(world, tmp_path):

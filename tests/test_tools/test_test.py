@@ -90,23 +90,8 @@ def broken(tmp_path_factory, tiny_clip_spec):
     return world, write_variants(world, tmp_path_factory.mktemp('broken'))
 
 
-@pytest.fixture
-def _clean_singletons():
-    """Forget the Runner's global instances (as RunnerTestCase does)."""
-    yield
-    from mmengine.utils import ManagerMixin
 
-    # every subclass (mmpretrain's UniversalVisualizer too) has its own
-    # dict; a visualizer reused within the same second would write into
-    # the deleted work dir of an earlier test
-    todo = [ManagerMixin]
-    while todo:
-        cls = todo.pop()
-        cls._instance_dict.clear()
-        todo.extend(cls.__subclasses__())
-
-
-@pytest.mark.usefixtures('_clean_singletons')
+@pytest.mark.usefixtures('clean_runner_singletons')
 @pytest.mark.parametrize('variant', ['empty', 'no_prompts', 'numpy_ctx',
                                      'nan_prompts', 'inf_ctx',
                                      'class_order', 'flipped'])
@@ -137,7 +122,7 @@ def test_refusal_is_a_nonzero_exit(broken, tmp_path):
     assert 'accuracy/top1' not in proc.stdout + proc.stderr
 
 
-@pytest.mark.usefixtures('_clean_singletons')
+@pytest.mark.usefixtures('clean_runner_singletons')
 def test_whole_checkpoint_is_tested(broken, tmp_path):
     world, _ = broken
     metrics = test_tool.main([world['config'], world['ckpt'], '--work-dir',

@@ -132,6 +132,7 @@ def test_digest_covers_dtype_shape_and_non_tensors():
     assert checkpoint_check.source_of(object()) == 'the checkpoint'
 
 
+@pytest.mark.usefixtures('clean_runner_singletons')
 def test_resume_and_load_from_refuse_broken_checkpoints(small_world,
                                                         tmp_path):
     """The Runner's own loading (resume, load_from) goes through the check.
@@ -141,7 +142,6 @@ def test_resume_and_load_from_refuse_broken_checkpoints(small_world,
     """
     from mmengine.config import Config
     from mmengine.runner import Runner
-    from mmengine.utils import ManagerMixin
 
     def runner(work_dir, epochs, **kwargs):
         cfg = Config.fromfile(small_world['config'])
@@ -151,29 +151,22 @@ def test_resume_and_load_from_refuse_broken_checkpoints(small_world,
         cfg.merge_from_dict(kwargs)
         return Runner.from_cfg(cfg)
 
-    try:
-        runner(tmp_path, 1).train()
-        path = str(tmp_path / 'epoch_1.pth')
-        ckpt = torch.load(path, weights_only=False)
-        assert INTEGRITY_KEY in ckpt['meta']
-        del ckpt['meta'][INTEGRITY_KEY]  # so that the NaN check speaks
-        ckpt['state_dict']['backbone.prompts'][0, 0, 0] = float('nan')
-        torch.save(ckpt, path)
-        with pytest.raises(ValueError, match="'backbone.prompts' holds 1 "
-                           'NaN'):
-            runner(tmp_path, 2, resume=True).train()
-        ckpt['state_dict']['backbone.prompts'][0, 0, 0] = 0.0
-        classes = list(ckpt['meta']['dataset_meta']['classes'])
-        ckpt['meta']['dataset_meta']['classes'] = classes[::-1]
-        torch.save(ckpt, path)
-        with pytest.raises(ValueError, match='wrong labels'):
-            runner(tmp_path / 'fresh', 1, load_from=path).train()
-    finally:
-        todo = [ManagerMixin]  # each subclass has its own instances
-        while todo:
-            cls = todo.pop()
-            cls._instance_dict.clear()
-            todo.extend(cls.__subclasses__())
+    runner(tmp_path, 1).train()
+    path = str(tmp_path / 'epoch_1.pth')
+    ckpt = torch.load(path, weights_only=False)
+    assert INTEGRITY_KEY in ckpt['meta']
+    del ckpt['meta'][INTEGRITY_KEY]  # so that the NaN check speaks
+    ckpt['state_dict']['backbone.prompts'][0, 0, 0] = float('nan')
+    torch.save(ckpt, path)
+    with pytest.raises(ValueError, match="'backbone.prompts' holds 1 "
+                       'NaN'):
+        runner(tmp_path, 2, resume=True).train()
+    ckpt['state_dict']['backbone.prompts'][0, 0, 0] = 0.0
+    classes = list(ckpt['meta']['dataset_meta']['classes'])
+    ckpt['meta']['dataset_meta']['classes'] = classes[::-1]
+    torch.save(ckpt, path)
+    with pytest.raises(ValueError, match='wrong labels'):
+        runner(tmp_path / 'fresh', 1, load_from=path).train()
 
 
 def test_bare_state_dict_refusal_names_the_file(tmp_path):
