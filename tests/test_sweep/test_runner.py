@@ -25,29 +25,15 @@ TOOL = osp.join(ROOT, 'tools', 'sweep.py')
 
 
 def _write_sweep(path, world, work_dir):
-    data = world['data_root']
-    opts = {f'{k}_dataloader.dataset.data_root': data
-            for k in ('train', 'val', 'test')}
-    text = f"""
-work_dir = {str(work_dir)!r}
-seeds = [0]
-selection = 'last'
-reference = 'A'
-threads = 1
-metrics = dict(WAR='accuracy/top1', UAR='single-label/recall')
-datasets = dict(tiny=dict(cfg_options={opts!r}))
-rows = [
-    dict(name='A', config={world['config']!r}),
-    dict(name='zs', config={world['config']!r}, train=False),
-    dict(name='A-val', config={world['config']!r}, selection='val',
-         epochs=2),
-    dict(name='broken', config={world['config']!r},
-         cfg_options={{'train_dataloader.dataset.data_root':
-                       {str(work_dir) + '/nowhere'!r}}}),
-]
-"""
-    path.write_text(text)
-    return str(path)
+    config = world['config']
+    broken = {'train_dataloader.dataset.data_root':
+              str(work_dir) + '/nowhere'}
+    return write_sweep(path, world, work_dir, rows=f"""[
+    dict(name='A', config={config!r}),
+    dict(name='zs', config={config!r}, train=False),
+    dict(name='A-val', config={config!r}, selection='val', epochs=2),
+    dict(name='broken', config={config!r}, cfg_options={broken!r}),
+]""")
 
 
 def _env():
